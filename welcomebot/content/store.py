@@ -1,0 +1,148 @@
+"""Hot-reloaded content: a snapshot that is rebuilt when files change.
+
+Edits take effect without a restart (SPEC §5). A file that is broken — half saved, bad YAML, a
+missing field — never replaces its last good version: that version keeps serving and the problem
+is reported. Each answer reads one `ContentSnapshot`, so it never mixes old and new content.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from .loader import read_district, read_first_steps, read_offer
+from .model import ContentSnapshot, Problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _FileState:
+    signature: tuple[int, int]
+    value: Any  # last good parsed object, or None if never good
+    problems: list[Problem]
+
+
+class ContentError(Exception):
+    """The content cannot be served at all (no good district file)."""
+
+
+class ContentStore:
+    """Content of one `content/` directory; `snapshot()` is cheap and always current."""
+
+    def __init__(self, root: Path, languages: Sequence[str], check_interval: float = 0.25) -> None:
+        self.root = Path(root)
+        self.languages = tuple(languages)
+        self.check_interval = check_interval
+        self._files: dict[Path, _FileState] = {}
+        self._snapshot: Optional[ContentSnapshot] = None
+        self._signature: Optional[tuple] = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> ContentSnapshot:
+        if self._snapshot is None or time.monotonic() - self._checked_at >= self.check_interval:
+            with self._lock:
+                self._refresh()
+        assert self._snapshot is not None
+        return self._snapshot
+
+    def _content_files(self) -> list[Path]:
+        files = [self.root / "district.yml", self.root / "first_steps.yml"]
+        for folder in ("offers", "events"):
+            directory = self.root / folder
+            if directory.is_dir():
+                files += sorted(p for p in directory.iterdir() if p.suffix in (".yml", ".yaml") and not p.name.startswith("."))
+        return files
+
+    def _refresh(self) -> None:
+        self._checked_at = time.monotonic()
+        files = self._content_files()
+        signature = tuple((str(p), *_stat(p)) for p in files)
+        if signature == self._signature and self._snapshot is not None:
+            return
+        self._signature = signature
+        self._snapshot = self._build(files)
+
+    def _build(self, files: list[Path]) -> ContentSnapshot:
+        district_path = files[0]
+        district = self._read(district_path, lambda p, label: read_district(p, self.languages, label))
+        if district is None:
+            problems = self._files.get(district_path, _FileState((0, 0), None, [])).problems
+            if self._snapshot is not None:
+                log.error("content: district.yml is broken, keeping the last good content: %s", "; ".join(map(str, problems)))
+                return self._snapshot
+            raise ContentError("; ".join(map(str, problems)) or f"{district_path} is missing")
+        towns = {m.id for m in district.municipalities}
+        offers, events = {}, {}
+        for path in files[2:]:
+            is_event = path.parent.name == "events"
+            item = self._read(path, lambda p, label, e=is_event: read_offer(p, self.languages, towns, e, label))
+            if item is not None:
+                (events if is_event else offers)[item.id] = item
+        first_steps = self._read(files[1], lambda p, label: read_first_steps(p, self.languages, label=label))
+        live = {p for p in files}
+        for gone in set(self._files) - live:
+            del self._files[gone]
+        problems = tuple(p for state in self._files.values() for p in state.problems)
+        version = hashlib.sha1(repr(self._signature).encode()).hexdigest()[:12]
+        for problem in problems:
+            if problem.severity == "error":
+                log.error("content: %s (the last good version keeps serving)", problem)
+        return ContentSnapshot(district, offers, events, first_steps, problems, version)
+
+    def _read(self, path: Path, reader: Callable[[Path, str], tuple[Any, list[Problem]]]) -> Any:
+        signature = _stat(path)
+        state = self._files.get(path)
+        if state is not None and state.signature == signature:
+            return state.value
+        if signature == (0, 0):
+            self._files.pop(path, None)
+            return None
+        value, problems = reader(path, self._label(path))
+        if value is None and state is not None and state.value is not None:
+            value = state.value  # broken edit: keep serving the last good version
+        self._files[path] = _FileState(signature, value, problems)
+        return value
+
+    def _label(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root.parent))
+        except ValueError:
+            return str(path)
+
+    def health(self) -> dict[str, Any]:
+        snapshot = self.snapshot()
+        errors = [str(p) for p in snapshot.problems if p.severity == "error"]
+        return {
+            "ok": True,
+            "version": snapshot.version,
+            "offers": len(snapshot.offers),
+            "events": len(snapshot.events),
+            "errors": errors,
+        }
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)
+
+
+def check_content(root: Path, languages: Sequence[str]) -> list[Problem]:
+    """Every problem of every file, for `welcomebot content check` (no last-good masking)."""
+    if not (Path(root) / "district.yml").is_file():
+        return [Problem(str(Path(root) / "district.yml"), None, None, "the file is missing; it names the district and its towns.")]
+    store = ContentStore(root, languages)
+    try:
+        store.snapshot()
+    except ContentError:
+        pass
+    return [p for state in store._files.values() for p in state.problems]

@@ -1,0 +1,149 @@
+"""Which language a conversation is in (SPEC §3), in one place for every channel.
+
+Order: an explicit choice; a confident detection of the message's own language; the language the
+conversation already had; the client's hint negotiated with Babel; the district's default.
+Detection is offline (lingua) and only among languages the assistant speaks; it ignores German
+office names inside other languages so that code-mixing does not switch the conversation.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import yaml
+from babel import negotiate_locale
+
+from . import settings
+from .normalize import normalize
+
+EXPLICIT, DETECTED, CONVERSATION, CLIENT, DEFAULT = "explicit", "detected", "conversation", "client", "default"
+
+# Below these a message is too short to tell its language ("hi", "salam", "ok").
+MIN_WORDS = 2
+MIN_LETTERS = 8
+MIN_CONFIDENCE = 0.70
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+# Arabic in Latin letters writes sounds with digits: 3 (ع), 7 (ح), 2 (ء), 5 (خ), 9 (ق), 8 (غ).
+_ARABIZI_WORD = re.compile(r"\b(?=\w*[a-z])\w*[a-z][2357891]\w*|\b[2357][a-z]\w*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    code: str
+    source: str  # one of EXPLICIT, DETECTED, CONVERSATION, CLIENT, DEFAULT
+
+
+def _script(char: str) -> str:
+    name = unicodedata.name(char, "")
+    for script in ("LATIN", "ARABIC", "CYRILLIC", "ETHIOPIC", "GREEK", "HEBREW"):
+        if name.startswith(script) or f" {script} " in f" {name} ":
+            return script
+    return "OTHER"
+
+
+@functools.lru_cache(maxsize=1)
+def german_terms() -> frozenset[str]:
+    """Normalised German office words (and their spellings) from the NLU vocabulary."""
+    path = settings.nlu_dir() / "vocabulary" / "german_terms.yml"
+    if not path.exists():
+        return frozenset()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    words: set[str] = set()
+    for spellings in (data.get("terms") or {}).values():
+        for spelling in spellings:
+            words.update(normalize(str(spelling)).split())
+    return frozenset(words)
+
+
+class LanguageDetector:
+    """Confident-only detection of a message's language among the supported ones."""
+
+    def __init__(self, languages: Sequence[str], ignored_words: Iterable[str] = ()) -> None:
+        from lingua import IsoCode639_1, IsoCode639_3, Language, LanguageDetectorBuilder
+
+        self._codes: dict[object, str] = {}
+        for code in languages:
+            try:
+                if len(code) == 2:
+                    language = Language.from_iso_code_639_1(IsoCode639_1.from_str(code))
+                else:
+                    language = Language.from_iso_code_639_3(IsoCode639_3.from_str(code))
+            except ValueError:
+                continue  # lingua does not know it (e.g. Tigrinya): never detected, still choosable
+            self._codes[language] = code
+        self.languages = tuple(languages)
+        self._ignored = frozenset(ignored_words)
+        builder = LanguageDetectorBuilder.from_languages(*self._codes)
+        self._detector = builder.with_preloaded_language_models().build() if len(self._codes) > 1 else None
+
+    def detect(self, text: str) -> Optional[str]:
+        """The message's language if it is clear, else None."""
+        words = self._meaningful_words(text)
+        if "ar" in self.languages and _looks_like_arabizi(text):
+            return "ar"
+        if len(words) < MIN_WORDS or sum(len(w) for w in words) < MIN_LETTERS or self._detector is None:
+            return None
+        values = self._detector.compute_language_confidence_values(" ".join(words))
+        if not values or values[0].value < MIN_CONFIDENCE:
+            return None
+        return self._codes.get(values[0].language)
+
+    def _meaningful_words(self, text: str) -> list[str]:
+        words = _WORD.findall(text)
+        scripts = {_script(w[0]) for w in words}
+        if len(scripts) > 1 and "LATIN" in scripts:
+            # German office names in Latin letters inside an Arabic or Cyrillic sentence are
+            # borrowed words: the sentence's language is that of the other script.
+            words = [w for w in words if _script(w[0]) != "LATIN"]
+        return [w for w in words if normalize(w) not in self._ignored]
+
+
+def _looks_like_arabizi(text: str) -> bool:
+    words = _WORD.findall(text) or []
+    if not words or any(_script(w[0]) != "LATIN" for w in words):
+        return False
+    hits = len(_ARABIZI_WORD.findall(text))
+    tokens = len(text.split())
+    return hits >= 2 or (hits >= 1 and tokens <= 3 and hits / tokens >= 0.34)
+
+
+@functools.lru_cache(maxsize=4)
+def detector_for(languages: tuple[str, ...]) -> LanguageDetector:
+    return LanguageDetector(languages, german_terms())
+
+
+def negotiate_client_hint(hints: Sequence[str], supported: Sequence[str]) -> Optional[str]:
+    """Telegram's `language_code` or the browser's `navigator.languages`, matched with Babel."""
+    cleaned = [h.replace("_", "-") for h in hints if isinstance(h, str) and h.strip()]
+    if not cleaned:
+        return None
+    return negotiate_locale(cleaned, list(supported), sep="-")
+
+
+def choose_language(
+    *,
+    text: str,
+    supported: Sequence[str],
+    default: str,
+    explicit: Optional[str] = None,
+    previous: Optional[str] = None,
+    client_hints: Sequence[str] = (),
+    detector: Optional[LanguageDetector] = None,
+) -> LanguageChoice:
+    """SPEC §3's order, with the conversation's own language kept between messages."""
+    if explicit in supported:
+        return LanguageChoice(explicit, EXPLICIT)
+    detected = (detector or detector_for(tuple(supported))).detect(text) if text else None
+    if detected in supported:
+        return LanguageChoice(detected, DETECTED)
+    if previous in supported:
+        return LanguageChoice(previous, CONVERSATION)
+    hinted = negotiate_client_hint(client_hints, supported)
+    if hinted:
+        return LanguageChoice(hinted, CLIENT)
+    return LanguageChoice(default if default in supported else supported[0], DEFAULT)
