@@ -7,6 +7,7 @@ content: bad content is reported, not thrown.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -93,11 +94,12 @@ class _Reader:
                 self.error(line, f"{name}.{code}", f"the {code} text of '{name}' is empty or not a text.")
                 continue
             texts[str(code)] = text.strip()
+        key_line = data.line_of(key)
         if "de" not in texts and not any(p.field and p.field.startswith(name + ".") for p in self.problems):
-            self.error(value.line, name, f"'{name}' has no German (de) text; German is required.")
+            self.error(key_line, name, f"'{name}' has no German (de) text; German is required.")
         for code in self.languages:
             if code not in texts and texts:
-                self.warning(value.line, f"{name}.{code}", f"'{name}' has no {code} translation yet; newcomers get English or German.")
+                self.warning(key_line, f"{name}.{code}", f"'{name}' has no {code} translation yet; newcomers get English or German.")
         return LocalizedText(texts) if texts and not self.failed_field(name) else None
 
     def failed_field(self, name: str) -> bool:
@@ -159,6 +161,7 @@ class _Reader:
         return value
 
 
+@functools.lru_cache(maxsize=None)
 def _is_language_code(code: str) -> bool:
     try:
         Locale.parse(code)
@@ -310,7 +313,7 @@ def _contact(data: LineDict, r: _Reader) -> Optional[Contact]:
     email = r.string(block, "email", "contact.", optional=True)
     url = r.string(block, "url", "contact.", optional=True)
     if not (phone or email or url):
-        r.error(block.line, "contact", "give at least one of phone, email or url.")
+        r.error(data.line_of("contact"), "contact", "give at least one of phone, email or url.")
     if phone and not _is_phone(phone):
         r.error(block.line_of("phone"), "contact.phone", f"'{phone}' is not a valid phone number; write it like \"+49 5561 702-410\".")
     if email and not EMAIL_PATTERN.match(email):
@@ -333,7 +336,7 @@ def _is_phone(phone: str) -> bool:
 
 def _check_opening_hours(hours: str, line: int, r: _Reader) -> None:
     try:
-        opening_hours.validate(hours)
+        opening_hours.OpeningHours(hours)
     except Exception as error:  # the parser raises its own ParserError with a caret diagram
         first = str(error).strip().splitlines()[-1].strip(" =") if str(error).strip() else "syntax error"
         r.error(line, "opening_hours", f"'{hours}' is not valid opening_hours syntax ({first}); e.g. \"Mo-Fr 08:00-12:00; Th 14:00-18:00\".")

@@ -105,8 +105,9 @@ class Offer:
         return True
 
     def suits(self, audience: Optional[str]) -> bool:
-        """General offers suit everyone; targeted offers only their audience."""
-        return not self.audience or audience in self.audience
+        """General offers suit everyone; targeted offers their audience, or anyone who did not
+        say for whom they ask (they are ranked after general offers then)."""
+        return not self.audience or audience is None or audience in self.audience
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ class ContentSnapshot:
 
 
 def _rank(offer: Offer, municipality: Optional[str], audience: Optional[str], now: dt.datetime) -> tuple:
-    targeted = 0 if audience and audience in offer.audience else 1
+    targeted = 0 if (audience and audience in offer.audience) or (not audience and not offer.audience) else 1
     local = 0 if municipality and offer.municipalities and municipality in offer.municipalities else 1
     when = offer.start.timestamp() if offer.start else 0.0
     return (0 if offer.is_event else 1, when, targeted, local, offer.id)

@@ -1,0 +1,125 @@
+"""The gateway's HTTP side: the Rasa-compatible REST webhook and `/health` (SPEC §6)."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import aiohttp
+from aiohttp import web
+
+from welcomebot import settings
+from welcomebot.content import ContentStore
+from welcomebot.i18n import supported_languages
+
+from .conversation import Assistant, IncomingMessage
+from .incoming import decode
+from .rasa_client import RasaClient
+from .state import SQLiteStateStore
+
+log = logging.getLogger(__name__)
+
+ASSISTANT: web.AppKey = web.AppKey("assistant", Assistant)
+CONFIG: web.AppKey = web.AppKey("config", object)
+
+
+@dataclass
+class GatewayConfig:
+    rasa_urls: list[str] = field(default_factory=lambda: ["http://127.0.0.1:5005"])
+    actions_url: str = "http://127.0.0.1:5055"
+    state_db: Optional[str] = None
+    tracker_store_url: Optional[str] = None
+
+    @classmethod
+    def from_env(cls) -> "GatewayConfig":
+        urls = os.environ.get("WELCOMEBOT_RASA_URLS", "http://127.0.0.1:5005")
+        tracker_db = os.environ.get("WELCOMEBOT_TRACKER_DB")
+        return cls(
+            rasa_urls=[u.strip() for u in urls.split(",") if u.strip()],
+            actions_url=os.environ.get("WELCOMEBOT_ACTIONS_HEALTH_URL", "http://127.0.0.1:5055"),
+            state_db=os.environ.get("WELCOMEBOT_STATE_DB"),
+            tracker_store_url=os.environ.get("WELCOMEBOT_TRACKER_STORE_URL") or (f"sqlite:///{tracker_db}" if tracker_db else None),
+        )
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=400)
+
+
+async def rest_webhook(request: web.Request) -> web.Response:
+    """Rasa's REST channel protocol: {"sender", "message", "metadata"?} -> list of messages."""
+    raw = await request.read()
+    try:
+        body = json.loads(decode(raw)) if raw else None
+    except json.JSONDecodeError as error:
+        return _bad_request(f"the body is not JSON: {error.msg} at position {error.pos}")
+    if not isinstance(body, dict):
+        return _bad_request('send a JSON object like {"sender": "id", "message": "text"}')
+    sender = body.get("sender")
+    if not isinstance(sender, (str, int)) or str(sender).strip() == "":
+        return _bad_request("'sender' (the conversation id) is missing")
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    hints = metadata.get("client_languages") or []
+    message = IncomingMessage(
+        sender_id=str(sender)[:128],
+        text=body.get("message"),
+        channel=str(metadata.get("channel") or "rest")[:32],
+        language=metadata.get("language") if isinstance(metadata.get("language"), str) else None,
+        client_languages=[h for h in hints if isinstance(h, str)] if isinstance(hints, list) else [],
+    )
+    replies = await request.app[ASSISTANT].handle(message)
+    return web.json_response(replies, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+async def health(request: web.Request) -> web.Response:
+    assistant: Assistant = request.app[ASSISTANT]
+    config: GatewayConfig = request.app[CONFIG]
+    rasa = await assistant.rasa.status()
+    actions: dict[str, Any] = {"url": config.actions_url}
+    try:
+        session = await assistant.rasa.session()
+        async with session.get(config.actions_url + "/health", timeout=aiohttp.ClientTimeout(total=3)) as response:
+            actions["ok"] = response.status == 200
+    except (aiohttp.ClientError, TimeoutError) as error:
+        actions.update(ok=False, error=str(error) or type(error).__name__)
+    try:
+        content = assistant.content.health()
+    except Exception as error:  # a broken first load: report it, do not fail the health check
+        content = {"ok": False, "error": str(error)}
+    ok = all(r["ok"] for r in rasa) and actions["ok"] and content["ok"]
+    return web.json_response({
+        "status": "ok" if ok else "degraded",
+        "rasa": rasa, "actions": actions, "content": content,
+        "languages": list(supported_languages()),
+    })
+
+
+def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
+    config = config or GatewayConfig.from_env()
+    app = web.Application(client_max_size=1024 * 1024)
+    content = ContentStore(settings.content_dir(), supported_languages())
+    state = SQLiteStateStore(config.state_db or settings.var_dir() / "gateway.sqlite3")
+    assistant = Assistant(RasaClient(config.rasa_urls), state, content, config.tracker_store_url)
+    app[ASSISTANT] = assistant
+    app[CONFIG] = config
+    app.router.add_post("/webhooks/rest/webhook", rest_webhook)
+    app.router.add_get("/health", health)
+
+    async def close(_: web.Application) -> None:
+        await assistant.rasa.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("WELCOMEBOT_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    port = int(os.environ.get("WELCOMEBOT_GATEWAY_PORT", "8080"))
+    host = os.environ.get("WELCOMEBOT_GATEWAY_HOST", "127.0.0.1")
+    web.run_app(create_app(), host=host, port=port, access_log=None, print=lambda *_: log.info("gateway listening on %s:%d", host, port))
+
+
+if __name__ == "__main__":
+    main()

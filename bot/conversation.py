@@ -1,0 +1,92 @@
+"""The conversation core every channel uses: language (SPEC §3), Rasa, state, erasure.
+
+A channel adapter turns its input into an `IncomingMessage`, calls `Assistant.handle`, and shows
+the returned Rasa REST messages (`text`, `buttons`, `custom`) in its own way.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import sqlalchemy
+
+from welcomebot.content import ContentStore
+from welcomebot.i18n import supported_languages, translator
+from welcomebot.language import EXPLICIT, choose_language
+
+from .incoming import clean_message
+from .rasa_client import RasaClient, RasaUnavailable
+from .state import StateStore, pseudonym
+
+log = logging.getLogger(__name__)
+
+DELETE_COMMANDS = {"/delete", "/löschen", "/loeschen"}
+
+
+@dataclass
+class IncomingMessage:
+    sender_id: str
+    text: Any
+    channel: str = "rest"
+    language: Optional[str] = None  # an explicit choice made in the client (picker)
+    client_languages: Sequence[str] = ()  # hints: Telegram language_code, navigator.languages
+
+
+class Assistant:
+    def __init__(self, rasa: RasaClient, state: StateStore, content: ContentStore, tracker_store_url: Optional[str] = None) -> None:
+        self.rasa, self.state, self.content = rasa, state, content
+        self._tracker_engine = sqlalchemy.create_engine(tracker_store_url) if tracker_store_url else None
+
+    async def handle(self, message: IncomingMessage) -> list[dict[str, Any]]:
+        supported = supported_languages()
+        text = clean_message(message.text)
+        state = self.state.load(message.sender_id)
+        explicit = message.language if message.language in supported else state.explicit_language
+        choice = choose_language(
+            text="" if text.startswith("/") else text,
+            supported=supported,
+            default=self.content.snapshot().district.default_language,
+            explicit=explicit,
+            previous=state.language,
+            client_hints=message.client_languages,
+        )
+        if text.lower() in DELETE_COMMANDS:
+            await self.erase(message.sender_id)
+            _ = translator(choice.code)
+            return [_text(message.sender_id, _("Your conversation has been deleted. If you write again, we start afresh."))]
+        state.language, state.language_source = choice.code, choice.source
+        metadata = {"language": choice.code, "language_source": choice.source, "channel": message.channel}
+        try:
+            replies = await self.rasa.send(message.sender_id, text or "/help", metadata)
+        except RasaUnavailable as error:
+            log.error("no Rasa server answered for %s: %s", pseudonym(message.sender_id), error)
+            return [_text(message.sender_id, self._unavailable_text(choice.code))]
+        for reply in replies:
+            chosen = ((reply.get("custom") or {}).get("welcomebot") or {}).get("language")
+            if chosen in supported:
+                state.language, state.language_source = chosen, EXPLICIT
+        self.state.save(state)
+        return replies
+
+    def _unavailable_text(self, language: str) -> str:
+        _ = translator(language)
+        office = self.content.snapshot().district.contact
+        return _("Sorry, I cannot answer right now. Please try again in a few minutes, or call the integration office: %(phone)s", phone=office.contact.phone or "")
+
+    async def erase(self, sender_id: str) -> None:
+        """`/delete` (SPEC §8): the gateway's state and Rasa's tracker of this conversation."""
+        self.state.erase(sender_id)
+        if self._tracker_engine is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._erase_tracker, sender_id)
+        log.info("erased conversation %s", pseudonym(sender_id))
+
+    def _erase_tracker(self, sender_id: str) -> None:
+        with self._tracker_engine.begin() as db:
+            if sqlalchemy.inspect(db).has_table("events"):
+                db.execute(sqlalchemy.text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender_id})
+
+
+def _text(recipient: str, text: str) -> dict[str, Any]:
+    return {"recipient_id": recipient, "text": text}

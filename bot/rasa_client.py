@@ -1,0 +1,68 @@
+"""Talking to Rasa through its REST channel (SPEC §6), spread over one or more Rasa servers.
+
+A conversation sticks to one server (stable hash of its id) while that server answers; when it
+does not, the next one takes the turn — with a shared tracker store the conversation goes on.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Optional, Sequence
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    pass
+
+
+class RasaClient:
+    def __init__(self, urls: Sequence[str], timeout: float = 30.0) -> None:
+        if not urls:
+            raise ValueError("at least one Rasa URL is needed")
+        self.urls = [u.rstrip("/") for u in urls]
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30)
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _order(self, sender_id: str) -> list[str]:
+        start = int(hashlib.sha1(sender_id.encode("utf-8", "replace")).hexdigest(), 16) % len(self.urls)
+        return self.urls[start:] + self.urls[:start]
+
+    async def send(self, sender_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        session = await self.session()
+        body = {"sender": sender_id, "message": text, "metadata": metadata}
+        last_error: Optional[Exception] = None
+        for url in self._order(sender_id):
+            try:
+                async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
+                    if response.status == 200:
+                        return await response.json()
+                    last_error = RasaUnavailable(f"{url} answered {response.status}")
+            except (aiohttp.ClientError, TimeoutError) as error:
+                last_error = error
+            log.warning("rasa server %s failed, trying the next: %s", url, last_error)
+        raise RasaUnavailable(str(last_error))
+
+    async def status(self) -> list[dict[str, Any]]:
+        session = await self.session()
+        states = []
+        for url in self.urls:
+            try:
+                async with session.get(url + "/", timeout=aiohttp.ClientTimeout(total=3)) as response:
+                    states.append({"url": url, "ok": response.status == 200, "version": (await response.text()).strip()})
+            except (aiohttp.ClientError, TimeoutError) as error:
+                states.append({"url": url, "ok": False, "error": str(error) or type(error).__name__})
+        return states

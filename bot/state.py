@@ -1,0 +1,82 @@
+"""The gateway's own state per conversation (its language), in SQLite by default.
+
+Behind one small interface so that PostgreSQL can replace it in production. Conversation ids
+are stored as given by the channel (pseudonymous already: random widget ids, Telegram ids are
+hashed by the Telegram adapter); logs use `pseudonym()`.
+"""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Protocol
+
+
+def pseudonym(sender_id: str) -> str:
+    return hashlib.sha256(sender_id.encode("utf-8", "replace")).hexdigest()[:10]
+
+
+@dataclass
+class ConversationState:
+    sender_id: str
+    language: Optional[str] = None
+    language_source: Optional[str] = None
+    updated_at: float = 0.0
+
+    @property
+    def explicit_language(self) -> Optional[str]:
+        return self.language if self.language_source == "explicit" else None
+
+
+class StateStore(Protocol):
+    def load(self, sender_id: str) -> ConversationState: ...
+    def save(self, state: ConversationState) -> None: ...
+    def erase(self, sender_id: str) -> None: ...
+    def purge_older_than(self, seconds: float) -> int: ...
+
+
+class SQLiteStateStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._db() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS conversations ("
+                " sender_id TEXT PRIMARY KEY, language TEXT, language_source TEXT, updated_at REAL NOT NULL)"
+            )
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10)
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
+
+    def load(self, sender_id: str) -> ConversationState:
+        row = self._db().execute(
+            "SELECT language, language_source, updated_at FROM conversations WHERE sender_id = ?", (sender_id,)
+        ).fetchone()
+        return ConversationState(sender_id, *row) if row else ConversationState(sender_id)
+
+    def save(self, state: ConversationState) -> None:
+        state.updated_at = time.time()
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO conversations (sender_id, language, language_source, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(sender_id) DO UPDATE SET language = excluded.language,"
+                " language_source = excluded.language_source, updated_at = excluded.updated_at",
+                (state.sender_id, state.language, state.language_source, state.updated_at),
+            )
+
+    def erase(self, sender_id: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM conversations WHERE sender_id = ?", (sender_id,))
+
+    def purge_older_than(self, seconds: float) -> int:
+        with self._db() as db:
+            return db.execute("DELETE FROM conversations WHERE updated_at < ?", (time.time() - seconds,)).rowcount

@@ -1,0 +1,32 @@
+"""Shared test fixtures. Time is pinned (WELCOMEBOT_NOW) so that events and validity dates in
+content/ do not make tests depend on the day they run."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BERLIN = ZoneInfo("Europe/Berlin")
+PINNED_NOW = "2026-12-01T10:00:00+01:00"  # a Tuesday morning
+os.environ.setdefault("WELCOMEBOT_NOW", PINNED_NOW)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REQUIRED_LANGUAGES = ("de", "en", "ar", "uk", "ru", "tr", "fa", "fr")
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    return dt.datetime.fromisoformat(PINNED_NOW)
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    """A private copy of content/ that a test may break."""
+    target = tmp_path / "content"
+    shutil.copytree(ROOT / "content", target)
+    return target

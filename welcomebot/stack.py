@@ -1,0 +1,153 @@
+"""The whole stack on one machine (embedded defaults, SPEC §2): Rasa, the action server and the
+gateway as three processes. Used by `welcomebot run` and by the end-to-end tests, so the tests
+start exactly what a district would run.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from . import settings
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Ports:
+    rasa: int = 5005
+    actions: int = 5055
+    gateway: int = 8080
+
+
+@dataclass
+class Stack:
+    model: Path
+    ports: Ports = field(default_factory=Ports)
+    var_dir: Path = field(default_factory=settings.var_dir)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    log_dir: Optional[Path] = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "WELCOMEBOT_ACTIONS_URL": f"http://127.0.0.1:{self.ports.actions}/webhook",
+            "WELCOMEBOT_ACTIONS_HEALTH_URL": f"http://127.0.0.1:{self.ports.actions}",
+            "WELCOMEBOT_TRACKER_DB": str(self.var_dir / "tracker.sqlite3"),
+            "WELCOMEBOT_STATE_DB": str(self.var_dir / "gateway.sqlite3"),
+            "WELCOMEBOT_RASA_URLS": f"http://127.0.0.1:{self.ports.rasa}",
+            "WELCOMEBOT_GATEWAY_PORT": str(self.ports.gateway),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def commands(self) -> dict[str, list[str]]:
+        nlu = settings.nlu_dir()
+        return {
+            "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.ports.actions)],
+            "rasa": [
+                str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(nlu / "endpoints.yml"),
+                "--credentials", str(nlu / "credentials.yml"), "--interface", "127.0.0.1", "--port", str(self.ports.rasa),
+            ],
+            "gateway": [sys.executable, "-m", "bot.app"],
+        }
+
+    def start(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        for name, command in self.commands().items():
+            self.start_process(name, command, env)
+
+    def start_process(self, name: str, command: list[str], env: Optional[dict[str, str]] = None) -> None:
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            command, cwd=settings.PROJECT_ROOT, env=env or self.env(), stdout=output, stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+        )
+
+    def restart(self, name: str) -> None:
+        self.stop_process(name)
+        self.start_process(name, self.commands()[name])
+
+    def urls(self) -> dict[str, str]:
+        return {
+            "actions": f"http://127.0.0.1:{self.ports.actions}/health",
+            "rasa": f"http://127.0.0.1:{self.ports.rasa}/",
+            "gateway": f"http://127.0.0.1:{self.ports.gateway}/health",
+        }
+
+    def wait_ready(self, timeout: float = 180.0, names: Optional[list[str]] = None) -> None:
+        deadline = time.monotonic() + timeout
+        pending = dict((n, u) for n, u in self.urls().items() if names is None or n in names)
+        while pending:
+            for name, url in list(pending.items()):
+                process = self.processes.get(name)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {process.returncode} while starting")
+                if _answers(url):
+                    del pending[name]
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
+            time.sleep(0.3)
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+
+    def wait(self) -> int:
+        """Block while every process runs; returns the exit code of the first to stop."""
+        while True:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    print(f"welcomebot: {name} stopped (exit code {process.returncode}); stopping the rest", file=sys.stderr)
+                    return process.returncode or 1
+            time.sleep(0.5)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def training_fingerprint() -> str:
+    """What the model depends on: NLU project files and the code that shapes features."""
+    digest = hashlib.sha256()
+    nlu = settings.nlu_dir()
+    files = sorted(
+        [*nlu.glob("*.yml"), *nlu.glob("data/**/*.yml"), *nlu.glob("vocabulary/*.yml")]
+        + [settings.PROJECT_ROOT / "welcomebot" / name for name in ("normalize.py", "nlu_components.py")]
+    )
+    for path in files:
+        if path.name in ("endpoints.yml", "credentials.yml") or not path.exists():
+            continue
+        digest.update(str(path.relative_to(settings.PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
