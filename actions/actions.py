@@ -276,7 +276,9 @@ class ActionPrivacy(WelcomeAction):
 
     def respond(self, reply: Reply, tracker: Tracker) -> None:
         _ = reply.ctx._
-        reply.say(_("I do not ask for your name or phone number. Your messages are kept for %(days)d days so that the conversation can continue, then they are deleted automatically.", days=retention_days())
+        reply.say(_.plural("I do not ask for your name or phone number. Your messages are kept for %(n)d day so that the conversation can continue, then they are deleted automatically.",
+                           "I do not ask for your name or phone number. Your messages are kept for %(n)d days so that the conversation can continue, then they are deleted automatically.",
+                           retention_days())
                   + "\n" + _("Statistics only count questions; they never contain your messages. Write /delete to erase your conversation now."))
 
 

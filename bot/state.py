@@ -54,6 +54,9 @@ class SQLiteStateStore:
         if db is None:
             db = sqlite3.connect(self.path, timeout=10)
             db.execute("PRAGMA journal_mode=WAL")
+            # WAL with NORMAL sync: no fsync on every commit (a power cut may lose the last
+            # language switch, never corrupt the file) — an fsync per message blocked the loop.
+            db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
 

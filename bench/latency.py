@@ -1,0 +1,128 @@
+"""Latency of a message through the gateway, beside the same message sent straight to Rasa's
+REST channel, in one run, at 1 and 10 concurrent conversations.
+
+    .venv/bin/python bench/latency.py [--messages 12] [--think 0] [--json FILE]
+
+Starts its own stack (real `rasa run`, action server, gateway) on spare ports with a fresh
+SQLite tracker store. Each simulated newcomer sends `--messages` questions (mixed languages,
+from tests/data/e2e_questions.yml); `--think S` waits S seconds (uniform 0.5 S .. 1.5 S) between
+a reply and the next question, as a person reading and typing would; 0 is closed loop
+(back to back), the hardest case.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import yaml  # noqa: E402
+
+from welcomebot.cli import train  # noqa: E402
+from welcomebot.stack import Ports, Stack  # noqa: E402
+
+
+def questions() -> list[tuple[str, str]]:
+    data = yaml.safe_load((ROOT / "tests" / "data" / "e2e_questions.yml").read_text(encoding="utf-8"))
+    return [(lang, q) for lang, topics in data.items() for qs in topics.values() for q in qs]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def newcomer(session: aiohttp.ClientSession, url: str, sender: str, pool: list, count: int,
+                   think: float, latencies: list[float], errors: list[str], rng: random.Random) -> None:
+    for _ in range(count):
+        language, text = rng.choice(pool)
+        body = {"sender": sender, "message": text, "metadata": {"language": language}}
+        started = time.perf_counter()
+        try:
+            async with session.post(url, json=body) as response:
+                replies = await response.json()
+                if response.status != 200 or not replies:
+                    errors.append(f"{response.status}: {str(replies)[:80]}")
+        except aiohttp.ClientError as error:
+            errors.append(str(error))
+            continue
+        latencies.append((time.perf_counter() - started) * 1000)
+        if think:
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+
+
+async def scenario(url: str, conversations: int, count: int, think: float, tag: str, seed: int) -> dict:
+    pool = questions()
+    latencies: list[float] = []
+    errors: list[str] = []
+    rng = random.Random(seed)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*[
+            newcomer(session, url, f"bench-{tag}-{conversations}-{i}-{seed}", pool, count, think, latencies, errors, random.Random(rng.random()))
+            for i in range(conversations)
+        ])
+        elapsed = time.perf_counter() - started
+    return {
+        "conversations": conversations, "messages": len(latencies), "errors": len(errors),
+        "msg_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+    }
+
+
+async def measure(stack: Stack, count: int, think: float) -> list[dict]:
+    rasa = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook"
+    gateway = f"http://127.0.0.1:{stack.ports.gateway}/webhooks/rest/webhook"
+    await scenario(gateway, 4, 5, 0, "warmup", 0)  # first requests load lazily; not measured
+    rows = []
+    for conversations in (1, 10):
+        # Alternate the two paths so that both see the same machine state.
+        direct = await scenario(rasa, conversations, count, think, "rasa", 1)
+        through = await scenario(gateway, conversations, count, think, "gateway", 1)
+        rows.append({"path": "rasa", **direct})
+        rows.append({"path": "gateway", **through,
+                     "p95_added_pct": round(100 * (through["p95_ms"] - direct["p95_ms"]) / direct["p95_ms"], 1)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=12, help="messages per conversation")
+    parser.add_argument("--think", type=float, default=0.0, help="mean think time between messages, seconds")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    model = train(quiet=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(model=model, ports=Ports(15005, 15055, 18080), var_dir=Path(tmp), log_dir=Path(tmp) / "logs",
+                      extra_env={"WELCOMEBOT_LOG_LEVEL": "WARNING"})
+        stack.start()
+        try:
+            stack.wait_ready(timeout=300)
+            rows = asyncio.run(measure(stack, args.messages, args.think))
+        finally:
+            stack.stop()
+    mode = f"think time {args.think:.1f} s" if args.think else "closed loop (no think time)"
+    print(f"\nLatency per message, {mode}, {os.cpu_count()} cores")
+    print(f"{'path':<8} {'conv':>4} {'msgs':>5} {'err':>4} {'msg/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'gateway adds (p95)':>19}")
+    for row in rows:
+        added = f"{row['p95_added_pct']:+.1f}%" if "p95_added_pct" in row else ""
+        print(f"{row['path']:<8} {row['conversations']:>4} {row['messages']:>5} {row['errors']:>4} {row['msg_per_s']:>6} "
+              f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7} {added:>19}")
+    if args.json:
+        args.json.write_text(json.dumps({"mode": mode, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
