@@ -30,9 +30,12 @@ MIN_LETTERS = 8
 MIN_CONFIDENCE = 0.45
 MIN_LEAD = 2.5  # the top language at least this many times as likely as the next
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-# Arabic in Latin letters writes sounds with digits: 3 (ع), 7 (ح), 2 (ء), 5 (خ), 9 (ق), 8 (غ).
-_ARABIZI_WORD = re.compile(r"\b(?=\w*[a-z])\w*[a-z][2357891]\w*|\b[2357][a-z]\w*", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+")
+# Arabic in Latin letters writes sounds with digits: 3 (ع), 7 (ح), 2 (ء), 5 (خ). A digit before
+# two letters ("t3allam", "7abibi") or after two ("sa7") — not course levels like "B1" or "A2".
+def _is_arabizi_word(token: str) -> bool:
+    letters = sum(c.isascii() and c.isalpha() for c in token)
+    return letters >= 2 and any(c in "2357" for c in token) and not re.fullmatch(r"[a-zA-Z]\d+", token)
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,10 @@ def _looks_like_arabizi(text: str) -> bool:
     words = _WORD.findall(text) or []
     if not words or any(_script(w[0]) != "LATIN" for w in words):
         return False
-    hits = len(_ARABIZI_WORD.findall(text))
-    tokens = len(text.split())
-    return hits >= 2 or (hits >= 1 and tokens <= 3 and hits / tokens >= 0.34)
+    tokens = re.findall(r"\w+", text)
+    hits = sum(_is_arabizi_word(t) for t in tokens)
+    tokens = len(tokens)
+    return hits >= 2 or (hits >= 1 and tokens <= 6)
 
 
 @functools.lru_cache(maxsize=4)
@@ -127,7 +131,8 @@ def negotiate_client_hint(hints: Sequence[str], supported: Sequence[str]) -> Opt
     cleaned = [h.replace("_", "-") for h in hints if isinstance(h, str) and h.strip()]
     if not cleaned:
         return None
-    return negotiate_locale(cleaned, list(supported), sep="-")
+    match = negotiate_locale(cleaned, list(supported), sep="-")
+    return next((code for code in supported if match and code.lower() == match.lower()), None)
 
 
 def choose_language(
