@@ -14,7 +14,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -55,8 +55,17 @@ class TextNormalizer(GraphComponent):
     @staticmethod
     def _normalize(message: Message) -> None:
         text = message.get(TEXT)
-        if isinstance(text, str) and not text.startswith("/"):
-            message.set(TEXT, normalize(text) or text)
+        if not isinstance(text, str) or text.startswith("/"):
+            return
+        normalized = normalize(text) or text
+        # Annotated entities point into the original text: move them to the normalised one,
+        # or Rasa learns synonyms from misaligned spans.
+        for entity in message.get(ENTITIES) or []:
+            span = normalize(text[entity["start"]:entity["end"]])
+            start = normalized.find(span)
+            if span and start >= 0:
+                entity["start"], entity["end"] = start, start + len(span)
+        message.set(TEXT, normalized)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -98,7 +107,9 @@ class NgramIntentClassifier(GraphComponent):
                             token_pattern=r"(?u)\b\w+\b"),
         )
         svm = LinearSVC(C=self.config["C"], class_weight="balanced")
-        return make_pipeline(features, CalibratedClassifierCV(svm, cv=self.config["calibration_folds"], method="sigmoid"))
+        # ensemble=False: one SVM trained on all data decides; the folds only calibrate its scores.
+        calibrated = CalibratedClassifierCV(svm, cv=self.config["calibration_folds"], method="sigmoid", ensemble=False)
+        return make_pipeline(features, calibrated)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get("intent") and e.get(TEXT)]

@@ -95,14 +95,18 @@ def generated_data(content_dir: Path, nlu_dir: Path, languages: Iterable[str]) -
                 parts.append(_block("synonym", value, sorted(forms)))
     # Annotated examples: a town's name alone answers "which town?"; a language's own name alone
     # asks for that language. RegexEntityExtractor only uses tables of annotated entities.
-    inform = [f"[{form}](municipality)" for forms in towns.values() for form in sorted(forms)]
-    inform += [f"[{group}](audience)" for group in sorted(audiences) if group in audiences[group]]
+    # The value is given explicitly: normalisation changes the text, never the canonical value.
+    def annotated(form: str, entity: str, value: str) -> str:
+        return f'[{form}]{{"entity": "{entity}", "value": "{value}"}}'
+
+    inform = [annotated(form, "municipality", town) for town, forms in towns.items() for form in sorted(forms)]
+    inform += [annotated(group, "audience", group) for group in sorted(audiences) if group in audiences[group]]
     parts.append(_block("intent", "inform", inform))
     own_names = []
     for code in languages:
         name = Locale.parse(code).get_language_name(code)
         if name and _safe(name.lower()):
-            own_names.append(f"[{name.lower()}](language)")
+            own_names.append(annotated(name.lower(), "language", code))
     parts.append(_block("intent", "change_language", own_names))
     return "".join(parts)
 
