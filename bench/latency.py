@@ -88,8 +88,10 @@ async def measure(stack: Stack, count: int, think: float) -> list[dict]:
     rows = []
     for conversations in (1, 10):
         # Alternate the two paths so that both see the same machine state.
-        direct = await scenario(rasa, conversations, count, think, "rasa", 1)
-        through = await scenario(gateway, conversations, count, think, "gateway", 1)
+        # One conversation gets as many messages as ten, so that its percentiles mean something.
+        messages = count * 10 // conversations
+        direct = await scenario(rasa, conversations, messages, think, "rasa", 1)
+        through = await scenario(gateway, conversations, messages, think, "gateway", 1)
         rows.append({"path": "rasa", **direct})
         rows.append({"path": "gateway", **through,
                      "p95_added_pct": round(100 * (through["p95_ms"] - direct["p95_ms"]) / direct["p95_ms"], 1)})
