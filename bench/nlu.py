@@ -51,11 +51,12 @@ def split(rows: list, fraction: float, seed: int) -> tuple[list, list]:
     groups: dict = collections.defaultdict(list)
     for row in rows:
         groups[row[:2]].append(row)
-    rng = random.Random(seed)
     train, test = [], []
     for key in sorted(groups):
         items = groups[key][:]
-        rng.shuffle(items)
+        # One generator per (language, intent): adding data to one language leaves the other
+        # languages' splits as they were, so figures stay comparable across data changes.
+        random.Random(f"{seed}:{key[0]}:{key[1]}").shuffle(items)
         cut = max(1, round(len(items) * fraction))
         test += items[:cut]
         train += items[cut:]
