@@ -1,0 +1,65 @@
+"""Smaller guarantees of the core: hot reload keeps last good content, Rasa down gets an answer,
+the Rasa speed-up still rejects bad action responses."""
+from __future__ import annotations
+
+import pytest
+
+from welcomebot.content import ContentStore
+
+from .conftest import REQUIRED_LANGUAGES
+
+
+def test_store_reloads_good_edits_and_keeps_last_good_on_broken_ones(content_copy):
+    store = ContentStore(content_copy, REQUIRED_LANGUAGES, check_interval=0)
+    path = content_copy / "offers" / "sprachcafe-lindenau.yml"
+    good = path.read_text(encoding="utf-8")
+    before = store.snapshot().offers["sprachcafe-lindenau"].title.text("de")
+    path.write_text(good.replace("category: meeting_places", "category: [unclosed"), encoding="utf-8")
+    broken = store.snapshot()
+    assert broken.offers["sprachcafe-lindenau"].title.text("de") == before
+    assert any(p.file.endswith("sprachcafe-lindenau.yml") and p.severity == "error" for p in broken.problems)
+    path.write_text(good.replace("  de: ", "  de: Neu – ", 1), encoding="utf-8")
+    after = store.snapshot().offers["sprachcafe-lindenau"].title.text("de")
+    assert after.startswith("Neu – ") and after != before
+    path.unlink()
+    assert "sprachcafe-lindenau" not in store.snapshot().offers
+
+
+def test_half_saved_file_never_replaces_good_content(content_copy):
+    store = ContentStore(content_copy, REQUIRED_LANGUAGES, check_interval=0)
+    path = content_copy / "offers" / "sprachcafe-lindenau.yml"
+    good = path.read_text(encoding="utf-8")
+    offer = store.snapshot().offers["sprachcafe-lindenau"]
+    path.write_text(good[: len(good) // 3], encoding="utf-8")  # an editor crashed mid-save
+    assert store.snapshot().offers["sprachcafe-lindenau"] == offer
+
+
+async def test_rasa_down_gets_an_answer_in_the_language(tmp_path, content_copy):
+    from bot.conversation import Assistant, IncomingMessage
+    from bot.rasa_client import RasaClient
+    from bot.state import SQLiteStateStore
+
+    assistant = Assistant(RasaClient(["http://127.0.0.1:9"], timeout=2), SQLiteStateStore(tmp_path / "s.db"),
+                          ContentStore(content_copy, REQUIRED_LANGUAGES))
+    try:
+        replies = await assistant.handle(IncomingMessage("x", "где можно выучить немецкий язык"))
+    finally:
+        await assistant.rasa.close()
+    assert len(replies) == 1 and "+49 5561 702-410" in replies[0]["text"]
+    from welcomebot.i18n import translator
+    assert replies[0]["text"].startswith(translator("ru")("Sorry, I cannot answer right now. Please try again in a few minutes, or call the integration office: %(phone)s", phone="")[:20])
+
+
+def test_fast_action_validation_rejects_what_rasa_rejects():
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+
+    from welcomebot import rasa_speedups
+
+    rasa_speedups.apply()
+    action = RemoteAction("action_x", None)
+    assert action._validate_action_result({"events": [], "responses": [{"text": "hi"}]})
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": "not a list"})
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": [{"no_event_name": 1}]})
