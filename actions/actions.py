@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import abc
 import json
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from welcomebot.content import CATEGORIES, category_of_intent
-from welcomebot.i18n import name_in, own_name, supported_languages, translator
+from welcomebot.i18n import N_, Translator, name_in, own_name, supported_languages, translator
 
 from .context import ALL_TOWNS, Context, build_context, retention_days
 from .render import render_offer, topic_label
@@ -28,7 +28,8 @@ class Reply:
 
     def __init__(self, dispatcher: CollectingDispatcher, ctx: Context) -> None:
         self.dispatcher, self.ctx = dispatcher, ctx
-        self.events: list[dict[str, Any]] = [SlotSet("language", ctx.language)]
+        self.language = ctx.language  # kept in a slot so that direct Rasa clients keep it too
+        self._slots: list[dict[str, Any]] = []
 
     def say(self, text: str, buttons: Optional[list[dict[str, str]]] = None) -> None:
         self.dispatcher.utter_message(text=text, buttons=buttons or [])
@@ -38,14 +39,25 @@ class Reply:
         self.dispatcher.utter_message(json_message={"welcomebot": payload})
 
     def set(self, slot: str, value: Any) -> None:
-        self.events.append(SlotSet(slot, value))
+        self._slots.append(SlotSet(slot, value))
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [SlotSet("language", self.language), *self._slots]
+
+
+def topics_button(_: Translator) -> dict[str, str]:
+    return {"title": "📋 " + _("Topics"), "payload": "/help"}
+
+
+def person_button(_: Translator) -> dict[str, str]:
+    return {"title": "🙋 " + _("Talk to a person"), "payload": "/request_lotse"}
 
 
 def menu_buttons(ctx: Context) -> list[dict[str, str]]:
-    _ = ctx._
-    buttons = [{"title": topic_label(c, _), "payload": f"/ask_{c}"} for c in CATEGORIES]
-    buttons.append({"title": "🙋 " + _("Talk to a person"), "payload": "/request_lotse"})
-    buttons.append({"title": "🌐 " + _("Language"), "payload": "/change_language"})
+    buttons = [{"title": topic_label(c, ctx._), "payload": f"/ask_{c}"} for c in CATEGORIES]
+    buttons.append(person_button(ctx._))
+    buttons.append({"title": "🌐 " + ctx._("Language"), "payload": "/change_language"})
     return buttons
 
 
@@ -151,10 +163,7 @@ class ActionAnswerTopic(WelcomeAction):
                                "There are %(n)d more offers. Ask me about something more specific, or contact the integration office.",
                                len(offers) - len(shown)))
         reply.data({"offers": [_offer_data(o, ctx) for o in shown], "topic": category})
-        reply.say(_("Can I help you with anything else?"), [
-            {"title": "📋 " + _("Topics"), "payload": "/help"},
-            {"title": "🙋 " + _("Talk to a person"), "payload": "/request_lotse"},
-        ])
+        reply.say(_("Can I help you with anything else?"), [topics_button(_), person_button(_)])
 
     def _town_noted(self, reply: Reply) -> None:
         ctx = reply.ctx
@@ -191,50 +200,53 @@ class ActionGreet(WelcomeAction):
         reply.say(ctx._("What would you like to know? Tap a topic or write your question."), menu_buttons(ctx))
 
 
-class ActionHelp(WelcomeAction):
+class OneReply(WelcomeAction):
+    """An action that says one sentence from the catalogs, with buttons."""
+
+    action_name: str = ""
+    buttons: Callable[[Context], list[dict[str, str]]] = staticmethod(lambda ctx: [])
+
+    @property
+    @abc.abstractmethod
+    def message(self) -> str:
+        """The sentence, marked with N_ so that it is extracted into the catalogs."""
+
     def name(self) -> str:
-        return "action_help"
+        return self.action_name
 
     def respond(self, reply: Reply, tracker: Tracker) -> None:
-        reply.say(reply.ctx._("I can help you with these topics. Tap one or just write your question:"), menu_buttons(reply.ctx))
+        reply.say(reply.ctx._(self.message), self.buttons(reply.ctx))
 
 
-class ActionGoodbye(WelcomeAction):
-    def name(self) -> str:
-        return "action_goodbye"
-
-    def respond(self, reply: Reply, tracker: Tracker) -> None:
-        reply.say(reply.ctx._("Goodbye and all the best! You can write to me at any time."))
+class ActionHelp(OneReply):
+    action_name = "action_help"
+    message = N_("I can help you with these topics. Tap one or just write your question:")
+    buttons = staticmethod(menu_buttons)
 
 
-class ActionThank(WelcomeAction):
-    def name(self) -> str:
-        return "action_thank"
-
-    def respond(self, reply: Reply, tracker: Tracker) -> None:
-        reply.say(reply.ctx._("You are welcome! Can I help you with anything else?"), [
-            {"title": "📋 " + reply.ctx._("Topics"), "payload": "/help"},
-        ])
+class ActionGoodbye(OneReply):
+    action_name = "action_goodbye"
+    message = N_("Goodbye and all the best! You can write to me at any time.")
 
 
-class ActionAcknowledge(WelcomeAction):
+class ActionThank(OneReply):
+    action_name = "action_thank"
+    message = N_("You are welcome! Can I help you with anything else?")
+    buttons = staticmethod(lambda ctx: [topics_button(ctx._)])
+
+
+class ActionAcknowledge(OneReply):
     """A yes or no with nothing pending."""
 
-    def name(self) -> str:
-        return "action_acknowledge"
-
-    def respond(self, reply: Reply, tracker: Tracker) -> None:
-        reply.say(reply.ctx._("All right. What else can I help you with?"), menu_buttons(reply.ctx))
+    action_name = "action_acknowledge"
+    message = N_("All right. What else can I help you with?")
+    buttons = staticmethod(menu_buttons)
 
 
-class ActionBotChallenge(WelcomeAction):
-    def name(self) -> str:
-        return "action_bot_challenge"
-
-    def respond(self, reply: Reply, tracker: Tracker) -> None:
-        _ = reply.ctx._
-        reply.say(_("I am a computer program, not a person. My answers come from the offices and associations of the district."),
-                  [{"title": "🙋 " + _("Talk to a person"), "payload": "/request_lotse"}])
+class ActionBotChallenge(OneReply):
+    action_name = "action_bot_challenge"
+    message = N_("I am a computer program, not a person. My answers come from the offices and associations of the district.")
+    buttons = staticmethod(lambda ctx: [person_button(ctx._)])
 
 
 class ActionChangeLanguage(WelcomeAction):
@@ -248,10 +260,10 @@ class ActionChangeLanguage(WelcomeAction):
         wanted = ctx.entity("language")
         if wanted and wanted in supported_languages():
             _ = translator(wanted)  # the answer is already in the new language
-            reply.events[0] = SlotSet("language", wanted)
+            reply.language = wanted
             reply.data({"language": wanted})
             reply.say(_("All right, from now on I will write in %(language)s.", language=name_in(wanted, wanted)),
-                      [{"title": "📋 " + _("Topics"), "payload": "/help"}])
+                      [topics_button(_)])
             return
         if wanted:
             reply.say(ctx._("I cannot write in %(language)s yet. Please choose one of these languages:",

@@ -59,9 +59,8 @@ def conversation_language(tracker: Tracker, content: ContentSnapshot) -> str:
     explicit = metadata.get("language")
     if explicit in supported:
         return explicit
-    text = tracker.latest_message.get("text") or ""
     return choose_language(
-        text="" if text.startswith("/") else text,
+        text=tracker.latest_message.get("text") or "",
         supported=supported,
         default=content.district.default_language,
         previous=tracker.get_slot("language"),

@@ -7,6 +7,7 @@ parsed with `opening_hours` and rendered per weekday.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -103,36 +104,49 @@ def event_time(event: Offer, _: Translator) -> str:
 
 def opening_hours_text(expression: str, _: Translator, now: dt.datetime) -> str:
     """e.g. "Mo–Do 08:30–12:00 · Di, Do 14:00–17:00 — geöffnet bis 12:00"."""
-    try:
-        hours = OpeningHours(expression)
-    except Exception:  # validated when loaded; a parser change must not break an answer
+    hours = _parsed(expression)
+    if hours is None:  # validated when loaded; a parser change must not break an answer
         return expression
     local_now = now.replace(tzinfo=None)
-    week = _week_schedule(hours, local_now)
-    if all(day == [(dt.time(0, 0), dt.time(0, 0))] for day in week.values()):
+    next_monday = local_now.date() + dt.timedelta(days=7 - local_now.weekday())
+    week = _week_schedule(expression, next_monday)
+    if all(day == ((dt.time(0, 0), dt.time(0, 0)),) for day in week):
         return _("open 24 hours, every day")
     schedule = _group_days(week, _)
     return f"{schedule} — {_open_now(hours, local_now, _)}" if schedule else _open_now(hours, local_now, _)
 
 
-def _week_schedule(hours: OpeningHours, now: dt.datetime) -> dict[int, list[tuple[dt.time, dt.time]]]:
-    """Weekday (0 = Monday) -> open intervals, read off the next seven days."""
-    monday = dt.datetime.combine(now.date() - dt.timedelta(days=now.weekday()), dt.time(0, 0)) + dt.timedelta(days=7)
-    week: dict[int, list[tuple[dt.time, dt.time]]] = {d: [] for d in range(7)}
-    for start, end, state, _comment in hours.intervals(monday, monday + dt.timedelta(days=7)):
+Interval = tuple[dt.time, dt.time]
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed(expression: str) -> Optional[OpeningHours]:
+    try:
+        return OpeningHours(expression)
+    except Exception:
+        return None
+
+
+@functools.lru_cache(maxsize=2048)
+def _week_schedule(expression: str, monday: dt.date) -> tuple[tuple[Interval, ...], ...]:
+    """Open intervals per weekday (0 = Monday) of the week starting `monday`; computed once per
+    expression and week, not per answer."""
+    start = dt.datetime.combine(monday, dt.time(0, 0))
+    week: list[list[Interval]] = [[] for _ in range(7)]
+    for begin, end, state, _comment in _parsed(expression).intervals(start, start + dt.timedelta(days=7)):
         if state == State.OPEN:
-            cursor = start
+            cursor = begin
             while cursor < end:
                 day_end = dt.datetime.combine(cursor.date() + dt.timedelta(days=1), dt.time(0, 0))
                 piece_end = min(end, day_end)
                 week[cursor.weekday()].append((cursor.time(), piece_end.time()))
                 cursor = piece_end
-    return week
+    return tuple(tuple(day) for day in week)
 
 
-def _group_days(week: dict[int, list[tuple[dt.time, dt.time]]], _: Translator) -> str:
+def _group_days(week: tuple[tuple[Interval, ...], ...], _: Translator) -> str:
     names = _.locale.days["format"]["abbreviated"]
-    groups: list[tuple[list[int], list[tuple[dt.time, dt.time]]]] = []
+    groups: list[tuple[list[int], tuple[Interval, ...]]] = []
     for day in range(7):
         if not week[day]:
             continue

@@ -25,24 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import yaml  # noqa: E402
-
 from welcomebot import settings  # noqa: E402
 from welcomebot.training_data import write_generated_data  # noqa: E402
 
 
 def read_examples(folder: Path) -> list[tuple[str, str, str]]:
-    """(language, intent, text) for every example in <folder>/<language>.yml."""
+    """(language, intent, text) for every example in <folder>/<language>.yml, read by Rasa."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
     rows = []
     for path in sorted(folder.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for block in data.get("nlu", []):
-            if "intent" not in block:
-                continue
-            for line in block.get("examples", "").splitlines():
-                text = line.strip()[2:].strip() if line.strip().startswith("- ") else ""
-                if text:
-                    rows.append((path.stem, block["intent"], text))
+        for example in load_data(str(path)).intent_examples:
+            rows.append((path.stem, example.get("intent"), example.get("text")))
     return rows
 
 
@@ -64,11 +58,11 @@ def split(rows: list, fraction: float, seed: int) -> tuple[list, list]:
 
 
 def write_nlu(rows: list, path: Path) -> None:
-    by_intent: dict = collections.defaultdict(list)
-    for _, intent, text in rows:
-        by_intent[intent].append(text)
-    blocks = [{"intent": i, "examples": "".join(f"- {t}\n" for t in texts)} for i, texts in sorted(by_intent.items())]
-    path.write_text(yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = [Message(data={"text": text, "intent": intent}) for _, intent, text in rows]
+    path.write_text(TrainingData(training_examples=examples).nlu_as_yaml(), encoding="utf-8")
 
 
 def train_model(train_rows: list, workdir: Path) -> tuple[Path, float]:

@@ -45,7 +45,7 @@ class Assistant:
         state = self.state.load(message.sender_id)
         explicit = message.language if message.language in supported else state.explicit_language
         choice = choose_language(
-            text="" if text.startswith("/") else text,
+            text=text,
             supported=supported,
             default=self.content.snapshot().district.default_language,
             explicit=explicit,

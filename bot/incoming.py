@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from welcomebot.normalize import CONTROL_CHARACTERS
+
 MAX_CHARS = 2000
 HEAD_CHARS = 500
-_CONTROL = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -22,7 +23,7 @@ def clean_message(text: object) -> str:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     text = _LONE_SURROGATE.sub("", text)
-    text = _CONTROL.sub(" ", text)
+    text = CONTROL_CHARACTERS.sub(" ", text)
     text = unicodedata.normalize("NFC", text).strip()
     if len(text) > MAX_CHARS:
         text = text[:HEAD_CHARS] + " … " + text[-(MAX_CHARS - HEAD_CHARS):]

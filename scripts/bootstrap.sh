@@ -40,7 +40,10 @@ fi
 
 echo "welcomebot: setting up .venv with $("$python" --version) (first time takes a few minutes) ..."
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade "pip<24.1" "setuptools<70" wheel -c constraints.txt 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]" 2>&1 | grep -v "is ignored" || true
+# pip's own exit code decides (pipefail); the filter only hides this machine's notes about
+# local package mirrors that do not exist.
+quiet() { "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; }
+quiet .venv/bin/python -m pip install --quiet --upgrade "pip<24.1" "setuptools<70" wheel
+quiet .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
 .venv/bin/python -m pip check
 echo "$wanted" > "$stamp"

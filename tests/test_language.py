@@ -53,7 +53,9 @@ def test_order_explicit_detected_conversation_client_default(detector):
     def choose(**kw):
         return choose_language(supported=SUPPORTED, default="de", detector=detector, **kw)
 
-    assert choose(text="where can I learn German here", explicit="ar") == (choice := choose(text="x", explicit="ar")) and choice.source == EXPLICIT
+    explicit = choose(text="where can I learn German here", explicit="ar")
+    assert (explicit.code, explicit.source) == ("ar", EXPLICIT)
+    assert choose(text='/change_language{"language": "fr"}', previous="fa").source == CONVERSATION  # payloads are not text
     assert choose(text="where can I learn German here", previous="fa").code == "en"
     assert choose(text="where can I learn German here", previous="fa").source == DETECTED
     assert (choose(text="ok", previous="fa", client_hints=["tr"]).code, choose(text="ok", previous="fa").source) == ("fa", CONVERSATION)

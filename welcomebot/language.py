@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import yaml
 from babel import negotiate_locale
 
 from . import settings
-from .normalize import normalize
+from .normalize import normalize, script_of
 
 EXPLICIT, DETECTED, CONVERSATION, CLIENT, DEFAULT = "explicit", "detected", "conversation", "client", "default"
 
@@ -42,14 +40,6 @@ def _is_arabizi_word(token: str) -> bool:
 class LanguageChoice:
     code: str
     source: str  # one of EXPLICIT, DETECTED, CONVERSATION, CLIENT, DEFAULT
-
-
-def _script(char: str) -> str:
-    name = unicodedata.name(char, "")
-    for script in ("LATIN", "ARABIC", "CYRILLIC", "ETHIOPIC", "GREEK", "HEBREW"):
-        if name.startswith(script) or f" {script} " in f" {name} ":
-            return script
-    return "OTHER"
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,17 +93,17 @@ class LanguageDetector:
 
     def _meaningful_words(self, text: str) -> list[str]:
         words = _WORD.findall(text)
-        scripts = {_script(w[0]) for w in words}
+        scripts = {script_of(w[0]) for w in words}
         if len(scripts) > 1 and "LATIN" in scripts:
             # German office names in Latin letters inside an Arabic or Cyrillic sentence are
             # borrowed words: the sentence's language is that of the other script.
-            words = [w for w in words if _script(w[0]) != "LATIN"]
+            words = [w for w in words if script_of(w[0]) != "LATIN"]
         return [w for w in words if normalize(w) not in self._ignored]
 
 
 def _looks_like_arabizi(text: str) -> bool:
     words = _WORD.findall(text) or []
-    if not words or any(_script(w[0]) != "LATIN" for w in words):
+    if not words or any(script_of(w[0]) != "LATIN" for w in words):
         return False
     tokens = re.findall(r"\w+", text)
     hits = sum(_is_arabizi_word(t) for t in tokens)
@@ -148,7 +138,8 @@ def choose_language(
     """SPEC §3's order, with the conversation's own language kept between messages."""
     if explicit in supported:
         return LanguageChoice(explicit, EXPLICIT)
-    detected = (detector or detector_for(tuple(supported))).detect(text) if text else None
+    is_command = text.startswith("/")  # a button's payload or a command says nothing about language
+    detected = (detector or detector_for(tuple(supported))).detect(text) if text and not is_command else None
     if detected in supported:
         return LanguageChoice(detected, DETECTED)
     if previous in supported:

@@ -50,8 +50,9 @@ _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640
 # Zero-width characters: the Persian ZWNJ joins (می‌خواهم = میخواهم); the others are noise.
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 
-# Control characters (but tabs and newlines, which become spaces below).
-_CONTROL = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]")
+# Control characters and non-characters (but tabs and newlines). Also used by the gateway to
+# clean what it receives (bot/incoming.py).
+CONTROL_CHARACTERS = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]")
 
 # An apostrophe between Cyrillic letters (Ukrainian п'ять, also typed пять): removed.
 _CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])'(?=[\u0400-\u04ff])")
@@ -59,8 +60,17 @@ _CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])'(?=[\u0400-\u04ff])")
 _SPACES = re.compile(r"\s+")
 
 
+_SCRIPTS = ("LATIN", "ARABIC", "CYRILLIC", "ETHIOPIC", "GREEK", "HEBREW")
+
+
+def script_of(char: str) -> str:
+    """The script a character belongs to, by its Unicode name ("LATIN", "ARABIC", ... "OTHER")."""
+    name = unicodedata.name(char, "")
+    return next((script for script in _SCRIPTS if name.startswith(script + " ")), "OTHER")
+
+
 def _is_latin(char: str) -> bool:
-    return char.isalpha() and ("LATIN" in unicodedata.name(char, ""))
+    return char.isalpha() and script_of(char) == "LATIN"
 
 
 def fold_latin_diacritics(text: str) -> str:
@@ -84,7 +94,7 @@ def turkish_aware_lower(text: str) -> str:
 def normalize(text: str) -> str:
     """The canonical form of a message for NLU (idempotent: normalize(normalize(x)) == normalize(x))."""
     text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub(" ", text)
+    text = CONTROL_CHARACTERS.sub(" ", text)
     text = _ZERO_WIDTH.sub("", text)
     text = _ARABIC_MARKS.sub("", text)
     text = text.translate(_ARABIC_LETTERS).translate(_DIGITS).translate(_APOSTROPHES)

@@ -146,8 +146,8 @@ def training_fingerprint() -> str:
         + [settings.PROJECT_ROOT / "welcomebot" / name for name in ("normalize.py", "nlu_components.py")]
     )
     for path in files:
-        if path.name in ("endpoints.yml", "credentials.yml") or not path.exists():
+        if path.name.startswith(("endpoints", "credentials")) or not path.exists():
             continue
-        digest.update(str(path.relative_to(settings.PROJECT_ROOT)).encode())
+        digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

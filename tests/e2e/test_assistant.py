@@ -14,7 +14,7 @@ import yaml
 
 from actions.render import topic_label
 from welcomebot.content import ContentStore, category_of_intent
-from welcomebot.i18n import translator
+from welcomebot.i18n import name_in, translator
 
 from ..conftest import REQUIRED_LANGUAGES, ROOT
 from .conftest import buttons, custom, texts
@@ -76,7 +76,8 @@ def test_offers_show_address_hours_contact_and_languages(client, e2e_content):
     text = texts(replies)
     assert offer.address.one_line() in text
     assert offer.contact.phone in text or offer.contact.email in text
-    assert "Gesprochene Sprachen" in text or translator("de")("Languages spoken: %(languages)s", languages="")[:10] in text
+    spoken = ", ".join(name_in(code, "de") for code in offer.languages_spoken)
+    assert translator("de")("Languages spoken: %(languages)s", languages=spoken) in text
     assert "🕒" in text  # opening hours, rendered per weekday
 
 
@@ -231,3 +232,18 @@ def test_delete_erases_the_conversation(client, stack):
     replies = client.send(sender, "/delete")
     assert texts(replies)
     assert tracker.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0] == 0
+
+
+def test_terminal_chat_talks_through_the_gateway(stack):
+    result = subprocess.run(
+        [sys.executable, "-m", "welcomebot.cli", "chat", "--url", f"http://127.0.0.1:{stack.ports.gateway}", "--language", "uk"],
+        input="1\nде можна вивчити німецьку мову\n", capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    _ = translator("uk")
+    assert _("What would you like to know? Tap a topic or write your question.") in result.stdout
+    assert f"[1] {topic_label('first_steps', _)}" in result.stdout  # buttons are numbered
+    after_tap = result.stdout.split("> ", 1)[1]  # "1" tapped the first button: first steps
+    assert _("Which town do you live in? Then I can show you the offers near you.") in after_tap
+    after_question = after_tap.split("> ", 1)[1]
+    assert _("Which town do you live in? Then I can show you the offers near you.") in after_question
