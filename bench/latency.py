@@ -31,6 +31,9 @@ import yaml  # noqa: E402
 from welcomebot.cli import train  # noqa: E402
 from welcomebot.stack import Ports, Stack  # noqa: E402
 
+# Lets several checkouts benchmark on one machine without their ports colliding.
+PORT_OFFSET = int(os.environ.get("WELCOMEBOT_TEST_PORT_OFFSET", "0"))
+
 
 def questions() -> list[tuple[str, str]]:
     data = yaml.safe_load((ROOT / "tests" / "data" / "e2e_questions.yml").read_text(encoding="utf-8"))
@@ -107,7 +110,7 @@ def main() -> None:
 
     model = train(quiet=True)
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(model=model, ports=Ports(15005, 15055, 18080), var_dir=Path(tmp), log_dir=Path(tmp) / "logs",
+        stack = Stack(model=model, ports=Ports(15005 + PORT_OFFSET, 15055 + PORT_OFFSET, 18080 + PORT_OFFSET), var_dir=Path(tmp), log_dir=Path(tmp) / "logs",
                       extra_env={"WELCOMEBOT_LOG_LEVEL": "WARNING"})
         stack.start()
         try:

@@ -1,7 +1,6 @@
 """The gateway's HTTP side: the Rasa-compatible REST webhook and `/health` (SPEC §6)."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -14,15 +13,17 @@ from welcomebot import settings
 from welcomebot.content import ContentStore
 from welcomebot.i18n import supported_languages
 
-from .conversation import Assistant, IncomingMessage
-from .incoming import decode
+from .channels import rest, telegram, widget
+from .conversation import Assistant
+from .keys import ASSISTANT, CONFIG
+from .outbound import Outbound
 from .rasa_client import RasaClient
 from .state import SQLiteStateStore
 
 log = logging.getLogger(__name__)
 
-ASSISTANT: web.AppKey = web.AppKey("assistant", Assistant)
-CONFIG: web.AppKey = web.AppKey("config", object)
+# Every channel of SPEC §6, each a thin adapter over the same Assistant.
+CHANNELS = (rest, telegram, widget)
 
 
 @dataclass
@@ -42,35 +43,6 @@ class GatewayConfig:
             state_db=os.environ.get("WELCOMEBOT_STATE_DB"),
             tracker_store_url=os.environ.get("WELCOMEBOT_TRACKER_STORE_URL") or (f"sqlite:///{tracker_db}" if tracker_db else None),
         )
-
-
-def _bad_request(reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=400)
-
-
-async def rest_webhook(request: web.Request) -> web.Response:
-    """Rasa's REST channel protocol: {"sender", "message", "metadata"?} -> list of messages."""
-    raw = await request.read()
-    try:
-        body = json.loads(decode(raw)) if raw else None
-    except json.JSONDecodeError as error:
-        return _bad_request(f"the body is not JSON: {error.msg} at position {error.pos}")
-    if not isinstance(body, dict):
-        return _bad_request('send a JSON object like {"sender": "id", "message": "text"}')
-    sender = body.get("sender")
-    if not isinstance(sender, (str, int)) or str(sender).strip() == "":
-        return _bad_request("'sender' (the conversation id) is missing")
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-    hints = metadata.get("client_languages") or []
-    message = IncomingMessage(
-        sender_id=str(sender)[:128],
-        text=body.get("message"),
-        channel=str(metadata.get("channel") or "rest")[:32],
-        language=metadata.get("language") if isinstance(metadata.get("language"), str) else None,
-        client_languages=[h for h in hints if isinstance(h, str)] if isinstance(hints, list) else [],
-    )
-    replies = await request.app[ASSISTANT].handle(message)
-    return web.json_response(replies, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
 async def health(request: web.Request) -> web.Response:
@@ -101,11 +73,12 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     content = ContentStore(settings.content_dir(), supported_languages())
     state = SQLiteStateStore(config.state_db or settings.var_dir() / "gateway.sqlite3")
-    assistant = Assistant(RasaClient(config.rasa_urls), state, content, config.tracker_store_url)
+    assistant = Assistant(RasaClient(config.rasa_urls), state, content, config.tracker_store_url, outbound=Outbound())
     app[ASSISTANT] = assistant
     app[CONFIG] = config
-    app.router.add_post("/webhooks/rest/webhook", rest_webhook)
     app.router.add_get("/health", health)
+    for channel in CHANNELS:
+        channel.setup(app)
 
     async def close(_: web.Application) -> None:
         await assistant.rasa.close()

@@ -17,6 +17,7 @@ from welcomebot.i18n import supported_languages, translator
 from welcomebot.language import EXPLICIT, choose_language
 
 from .incoming import clean_message
+from .outbound import Outbound
 from .rasa_client import RasaClient, RasaUnavailable
 from .state import StateStore, pseudonym
 
@@ -35,8 +36,12 @@ class IncomingMessage:
 
 
 class Assistant:
-    def __init__(self, rasa: RasaClient, state: StateStore, content: ContentStore, tracker_store_url: Optional[str] = None) -> None:
+    def __init__(
+        self, rasa: RasaClient, state: StateStore, content: ContentStore,
+        tracker_store_url: Optional[str] = None, outbound: Optional[Outbound] = None,
+    ) -> None:
         self.rasa, self.state, self.content = rasa, state, content
+        self.outbound = outbound or Outbound()
         self._tracker_engine = sqlalchemy.create_engine(tracker_store_url) if tracker_store_url else None
 
     async def handle(self, message: IncomingMessage) -> list[dict[str, Any]]:
@@ -57,6 +62,7 @@ class Assistant:
             _ = translator(choice.code)
             return [_text(message.sender_id, _("Your conversation has been deleted. If you write again, we start afresh."))]
         state.language, state.language_source = choice.code, choice.source
+        state.channel = message.channel
         metadata = {"language": choice.code, "language_source": choice.source, "channel": message.channel}
         try:
             replies = await self.rasa.send(message.sender_id, text or "/help", metadata)

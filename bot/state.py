@@ -25,6 +25,7 @@ class ConversationState:
     language: Optional[str] = None
     language_source: Optional[str] = None
     updated_at: float = 0.0
+    channel: Optional[str] = None  # where the newcomer writes from: where outbound messages go
 
     @property
     def explicit_language(self) -> Optional[str]:
@@ -48,6 +49,9 @@ class SQLiteStateStore:
                 "CREATE TABLE IF NOT EXISTS conversations ("
                 " sender_id TEXT PRIMARY KEY, language TEXT, language_source TEXT, updated_at REAL NOT NULL)"
             )
+            columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+            if "channel" not in columns:  # stores made before channels were kept
+                db.execute("ALTER TABLE conversations ADD COLUMN channel TEXT")
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -62,7 +66,7 @@ class SQLiteStateStore:
 
     def load(self, sender_id: str) -> ConversationState:
         row = self._db().execute(
-            "SELECT language, language_source, updated_at FROM conversations WHERE sender_id = ?", (sender_id,)
+            "SELECT language, language_source, updated_at, channel FROM conversations WHERE sender_id = ?", (sender_id,)
         ).fetchone()
         return ConversationState(sender_id, *row) if row else ConversationState(sender_id)
 
@@ -70,10 +74,10 @@ class SQLiteStateStore:
         state.updated_at = time.time()
         with self._db() as db:
             db.execute(
-                "INSERT INTO conversations (sender_id, language, language_source, updated_at) VALUES (?, ?, ?, ?)"
+                "INSERT INTO conversations (sender_id, language, language_source, updated_at, channel) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(sender_id) DO UPDATE SET language = excluded.language,"
-                " language_source = excluded.language_source, updated_at = excluded.updated_at",
-                (state.sender_id, state.language, state.language_source, state.updated_at),
+                " language_source = excluded.language_source, updated_at = excluded.updated_at, channel = excluded.channel",
+                (state.sender_id, state.language, state.language_source, state.updated_at, state.channel),
             )
 
     def erase(self, sender_id: str) -> None:

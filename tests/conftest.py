@@ -11,6 +11,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Several checkouts may run their tests on one machine at once: WELCOMEBOT_TEST_PORT_OFFSET
+# moves every port a test starts a server on.
+PORT_OFFSET = int(os.environ.get("WELCOMEBOT_TEST_PORT_OFFSET", "0"))
+
+
+def test_ports(rasa: int, actions: int, gateway: int):
+    from welcomebot.stack import Ports
+
+    return Ports(rasa + PORT_OFFSET, actions + PORT_OFFSET, gateway + PORT_OFFSET)
 BERLIN = ZoneInfo("Europe/Berlin")
 PINNED_NOW = "2026-12-01T10:00:00+01:00"  # a Tuesday morning
 os.environ.setdefault("WELCOMEBOT_NOW", PINNED_NOW)

@@ -14,7 +14,7 @@ import pytest
 from welcomebot.cli import train
 from welcomebot.stack import Ports, Stack
 
-from ..conftest import ROOT
+from ..conftest import ROOT, test_ports
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -35,7 +35,7 @@ def e2e_content(tmp_path_factory) -> Path:
 def stack(model: Path, e2e_content: Path, tmp_path_factory):
     var = tmp_path_factory.mktemp("var")
     running = Stack(
-        model=model, ports=Ports(25005, 25055, 28080), var_dir=var, log_dir=ARTIFACTS / "e2e-logs",
+        model=model, ports=test_ports(25005, 25055, 28080), var_dir=var, log_dir=ARTIFACTS / "e2e-logs",
         extra_env={"WELCOMEBOT_CONTENT_DIR": str(e2e_content)},
     )
     running.start()
