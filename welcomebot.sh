@@ -9,6 +9,7 @@ root="$(cd "$(dirname "$0")" && pwd)"
 cd "$root"
 if [ "${1:-}" = "test" ]; then
   shift
+  "$root/scripts/system-packages.sh"
   exec .venv/bin/python -m pytest "$@"
 fi
 exec .venv/bin/welcomebot "$@"
