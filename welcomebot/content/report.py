@@ -22,6 +22,7 @@ class ContentReport:
     missing: dict[str, list[str]]  # offer id -> languages without title or summary
     no_hours: list[str]
     no_contact: list[str]
+    imported: list[tuple[str, str]]  # (event id, start) of events from calendars
     offers: int
     events: int
 
@@ -42,8 +43,9 @@ class ContentReport:
                 missing[item.id] = lacking
         return cls(
             towns=towns, languages=languages, coverage=coverage, missing=missing,
-            no_hours=sorted(o.id for o in current if not o.opening_hours),
+            no_hours=sorted(o.id for o in current if not _opens_soon(o.opening_hours, now)),
             no_contact=sorted(o.id for o in [*current, *events] if not (o.contact.phone or o.contact.email)),
+            imported=[(e.id, e.start.isoformat(timespec="minutes")) for e in events if e.is_imported],
             offers=len(current), events=len(events),
         )
 
@@ -53,6 +55,20 @@ class ContentReport:
 
     def missing_per_language(self) -> dict[str, int]:
         return {code: sum(1 for langs in self.missing.values() if code in langs) for code in self.languages}
+
+
+def _opens_soon(hours: str | None, now: dt.datetime, weeks: int = 8) -> bool:
+    """Whether the opening hours say when to go in the coming weeks: "off", or rules for a past
+    year only, tell a newcomer nothing (opening_hours itself is required for offers)."""
+    if not hours:
+        return False
+    from opening_hours import OpeningHours, State
+
+    start = now.replace(tzinfo=None)
+    try:
+        return any(state == State.OPEN for _b, _e, state, _c in OpeningHours(hours).intervals(start, start + dt.timedelta(weeks=weeks)))
+    except Exception:  # unparsable hours are reported by `content check`
+        return False
 
 
 def text_report(report: ContentReport) -> str:
@@ -66,8 +82,10 @@ def text_report(report: ContentReport) -> str:
     lines += [f"  {code}: {count}" for code, count in report.missing_per_language().items()]
     for item_id, langs in report.missing.items():
         lines.append(f"  {item_id}: missing {', '.join(langs)}")
-    lines += ["", f"Offers without opening hours ({len(report.no_hours)}):"] + [f"  {i}" for i in report.no_hours]
+    lines += ["", f"Offers without opening hours in the next 8 weeks ({len(report.no_hours)}):"] + [f"  {i}" for i in report.no_hours]
     lines += ["", f"Offers and events without phone or e-mail ({len(report.no_contact)}):"] + [f"  {i}" for i in report.no_contact]
+    lines += ["", f"Events imported from calendars ({len(report.imported)}; a hand-written event with the same id replaces one):"]
+    lines += [f"  {i}  {start}" for i, start in report.imported]
     return "\n".join(lines)
 
 
@@ -100,7 +118,9 @@ def html_report(report: ContentReport) -> str:
         f"<table>{head}{rows}</table>"
         f"<h2>Missing translations</h2><p>Offers and events lacking a title or summary, per language:</p><ul>{per_language}</ul>"
         f"<table>{lang_head}{lang_rows}</table>"
-        f"<h2>Offers without opening hours</h2>{items(report.no_hours)}"
+        f"<h2>Offers without opening hours in the next 8 weeks</h2>{items(report.no_hours)}"
         f"<h2>Offers and events without phone or e-mail</h2>{items(report.no_contact)}"
+        f"<h2>Events imported from calendars</h2><p>A hand-written event with the same id replaces one.</p>"
+        f"{items([f'{i} ({start})' for i, start in report.imported])}"
         "</body></html>"
     )
