@@ -177,7 +177,7 @@ def stats(args: argparse.Namespace) -> int:
     from .stats import stats_store
     from .stats.report import Period, StatsReport, html_report, text_report, write_csv
 
-    today = dt.date.today()
+    today = _today()
     try:
         end = dt.date.fromisoformat(args.to) if args.to else today
         start = dt.date.fromisoformat(args.from_) if args.from_ else end - dt.timedelta(days=29)
@@ -196,6 +196,16 @@ def stats(args: argparse.Namespace) -> int:
         write_csv(report, Path(args.csv))
         print(f"CSV: {args.csv}")
     return 0
+
+
+def _today():
+    """Today in the district's time zone (WELCOMEBOT_NOW pins it); the machine's date without content."""
+    import datetime as dt
+
+    from .content.loader import read_district
+
+    district, _ = read_district(settings.content_dir() / "district.yml", ())
+    return settings.now(district.timezone).date() if district else dt.date.today()
 
 
 def chat(args: argparse.Namespace) -> int:
