@@ -321,6 +321,7 @@ class ActionOutOfScope(WelcomeAction):
         ctx = reply.ctx
         reply.say(ctx._("I can only help with questions about living in %(district)s, for example courses, offices, work or health.",
                         district=ctx.content.district.name.text(ctx.language)), menu_buttons(ctx))
+        keep_unanswered(reply, tracker)
 
 
 class ActionFallback(WelcomeAction):
@@ -334,9 +335,15 @@ class ActionFallback(WelcomeAction):
         reply.say(ctx._("Sorry, I am not sure I understood you. Please choose a topic, write your question in other words, or talk to a person."),
                   menu_buttons(ctx))
         reply.counted_intent = "nlu_fallback"
-        text = tracker.latest_message.get("text") or ""
-        if text and not text.startswith("/"):  # a button payload is not a question
-            record_fallback(ctx.now.date(), ctx.language, ctx.municipality, text, ctx.content, retention_days())
+        keep_unanswered(reply, tracker)
+
+
+def keep_unanswered(reply: Reply, tracker: Tracker) -> None:
+    """What the bot could not answer (a fallback, or out of scope) is kept for staff, scrubbed."""
+    ctx = reply.ctx
+    text = tracker.latest_message.get("text") or ""
+    if text and not text.startswith("/"):  # a button payload is not a question
+        record_fallback(ctx.now.date(), ctx.language, ctx.municipality, text, ctx.content, retention_days())
 
 
 class ActionFeedback(WelcomeAction):
