@@ -117,7 +117,7 @@ def html_report(report: ContentReport) -> str:
         f"<h2>Offers per category and town</h2><p>Red: newcomers in this town find nothing in this category.</p>"
         f"<table>{head}{rows}</table>"
         f"<h2>Missing translations</h2><p>Offers and events lacking a title or summary, per language:</p><ul>{per_language}</ul>"
-        f"<table>{lang_head}{lang_rows}</table>"
+        f"{f'<table>{lang_head}{lang_rows}</table>' if lang_rows else '<p>Every offer and event has every language.</p>'}"
         f"<h2>Offers without opening hours in the next 8 weeks</h2>{items(report.no_hours)}"
         f"<h2>Offers and events without phone or e-mail</h2>{items(report.no_contact)}"
         f"<h2>Events imported from calendars</h2><p>A hand-written event with the same id replaces one.</p>"

@@ -164,7 +164,7 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
 
 def html_report(report: StatsReport) -> str:
     sections = [f"<h1>welcomebot statistics</h1><p>{html.escape(report.period.label())}: "
-                f"<strong>{report.total}</strong> questions answered.</p>"]
+                f"<strong>{report.total}</strong> questions.</p>"]
     if report.questions:
         sections += [
             _daily_chart(report),
@@ -178,7 +178,7 @@ def html_report(report: StatsReport) -> str:
     table = report.feedback_by_intent()
     if table:
         sections.append(_feedback_chart(report))
-        sections.append(_table(["intent", "language", "👍", "👎"],
+        sections.append(_table(["intent", "language", "helpful", "not helpful"],
                                [[i, lang, v["up"], v["down"]] for (i, lang), v in table.items()]))
     else:
         sections.append("<p>No feedback in this period.</p>")
