@@ -76,7 +76,7 @@ class ContentStore:
         district_path = files[0]
         district = self._read(district_path, lambda p, label: read_district(p, self.languages, label))
         if district is None:
-            problems = self._files.get(district_path, _FileState((0, 0), None, [])).problems
+            problems = self._files.get(district_path, _FileState(_MISSING, None, [])).problems
             if self._snapshot is not None:
                 log.error("content: district.yml is broken, keeping the last good content: %s", "; ".join(map(str, problems)))
                 return self._snapshot
@@ -114,7 +114,7 @@ class ContentStore:
         state = self._files.get(path)
         if state is not None and state.signature == signature:
             return state.value
-        if signature[:2] == (0, 0):
+        if signature[:3] == _MISSING:
             self._files.pop(path, None)
             return None
         value, problems = reader(path, self._label(path))
@@ -158,12 +158,17 @@ def _read_calendars(path: Path, label: str, towns: set[str]) -> tuple[Optional[d
     return read_calendars(data, label, towns)
 
 
-def _stat(path: Path) -> tuple[int, int]:
+_MISSING = (0, 0, 0)
+
+
+def _stat(path: Path) -> tuple[int, int, int]:
+    """What tells a changed file: modification time, size and inode (an editor that saves by
+    renaming a new file over the old one changes the inode even within one clock tick)."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        return (0, 0)
-    return (info.st_mtime_ns, info.st_size)
+        return _MISSING
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
 def check_content(root: Path, languages: Sequence[str]) -> list[Problem]:
