@@ -310,7 +310,7 @@ class ActionPrivacy(WelcomeAction):
         reply.say(_.plural("I do not ask for your name or phone number. Your messages are kept for %(n)d day so that the conversation can continue, then they are deleted automatically.",
                            "I do not ask for your name or phone number. Your messages are kept for %(n)d days so that the conversation can continue, then they are deleted automatically.",
                            retention_days())
-                  + "\n" + _("Statistics only count questions; they never contain your messages. Write /delete to erase your conversation now."))
+                  + "\n" + _("Statistics count questions, never who asked. Questions I could not answer are kept for the staff without numbers, e-mail addresses or names, and deleted after the same time. Write /delete to erase your conversation now."))
 
 
 class ActionOutOfScope(WelcomeAction):
