@@ -144,3 +144,12 @@ def test_import_ics_fetches_the_feed_into_the_events_folder(content_copy, capsys
     assert main(["content", "import-ics", "--content-dir", str(content_copy)]) == 1
     assert "lindenau-kalender: not imported" in capsys.readouterr().err
     assert (content_copy / "events" / "lindenau-kalender.ics").read_bytes() == ICS.read_bytes()
+
+
+def test_calendar_file_without_entry_is_a_warning(content_copy):
+    shutil.copy(ICS, content_copy / "events" / "lindenau-kalender.ics")
+    warnings = [str(p) for p in check_content(content_copy, ("de",)) if p.severity == "warning"]
+    assert "content/events/lindenau-kalender.ics: warning: this calendar has no entry 'lindenau-kalender' in content/calendars.yml, " \
+           "so its events are shown for the whole district without a provider; add the entry (see docs/content-format.md)." in warnings
+    (content_copy / "calendars.yml").write_text(CALENDARS, encoding="utf-8")
+    assert not any("calendar" in str(p) for p in check_content(content_copy, ("de",)))

@@ -94,12 +94,15 @@ def test_text_html_and_csv_reports(tmp_path):
 
 
 def test_stats_command(tmp_path, capsys):
-    filled_store(tmp_path)
+    store = filled_store(tmp_path)
+    store.keep_fallback(DAY - dt.timedelta(days=40), "de", "unknown", "zu alt")
     url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
     html_file, csv_file = tmp_path / "stats.html", tmp_path / "stats.csv"
     assert main(["stats", "--db", url, "--from", "2026-12-01", "--to", "2026-12-01", "--html", str(html_file), "--csv", str(csv_file)]) == 0
     out = capsys.readouterr().out
     assert "Questions 2026-12-01 – 2026-12-01: 3" in out
     assert html_file.read_text(encoding="utf-8").startswith("<!doctype html>") and csv_file.exists()
+    # Texts past the retention are deleted whenever the statistics are read, too.
+    assert [f.text for f in store.fallback_texts(DAY - dt.timedelta(days=60), DAY)] == ["wo kann ich [number] angeln"]
     assert main(["stats", "--db", url, "--from", "1.12.2026"]) == 2
     assert "dates are written like 2026-12-01" in capsys.readouterr().err

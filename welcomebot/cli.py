@@ -187,7 +187,9 @@ def stats(args: argparse.Namespace) -> int:
     if start > end:
         print("welcomebot stats: --from is after --to", file=sys.stderr)
         return 2
-    report = StatsReport.load(stats_store(args.db), Period(start, end))
+    store = stats_store(args.db)
+    store.purge_texts(today, int(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30")))  # SPEC §8, also when nobody asks
+    report = StatsReport.load(store, Period(start, end))
     print(text_report(report))
     if args.html:
         Path(args.html).write_text(html_report(report), encoding="utf-8")

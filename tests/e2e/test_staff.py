@@ -115,6 +115,7 @@ def test_hot_reload_under_load_answers_entirely_old_or_entirely_new(staff):
     missing = [n for n, _, complete in results if not complete]
     assert not mixed, f"answers mixing versions or without the offer: {mixed[:5]}"
     assert not missing, f"answers without the whole offer: {missing[:5]}"
+    print(f"\nhot reload: {len(results)} answers during {writes['good']} good and {writes['broken']} broken saves")
     seen = {v for _, found, _ in results for v in found}
     assert seen == {"A", "B"}, f"only {seen} seen in {len(results)} answers over {writes}"
     assert len(results) >= 30 and writes["broken"] >= 10

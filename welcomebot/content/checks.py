@@ -53,6 +53,22 @@ def _days(days: int) -> str:
     return {0: "less than a day (today)", 1: "1 day"}.get(days, f"{days} days")
 
 
+def calendars_described(root: Path, files: list[Path], label) -> list[Problem]:
+    """An .ics file without its entry in calendars.yml is shown district-wide, without provider."""
+    from .loader import _Reader, parse_yaml
+
+    path = root / "calendars.yml"
+    data = parse_yaml(path, _Reader(str(path), ())) if path.is_file() else None
+    entries = data.get("calendars") if data is not None else None
+    described = {str(e.get("id")) for e in entries if isinstance(e, dict)} if isinstance(entries, list) else set()
+    return [
+        Problem(label(f), None, None, f"this calendar has no entry '{f.stem}' in content/calendars.yml, so its events are "
+                "shown for the whole district without a provider; add the entry (see docs/content-format.md).", "warning")
+        for f in files if f.suffix == ".ics" and f.stem not in described
+    ]
+
+
 def run_checks(root: Path, files: list[Path], snapshot: ContentSnapshot, now: dt.datetime, label) -> list[Problem]:
-    return [*duplicate_ids(files, label), *dates(snapshot, now, label), *stale_translations(root)]
+    return [*duplicate_ids(files, label), *dates(snapshot, now, label), *stale_translations(root),
+            *calendars_described(root, files, label)]
 
