@@ -106,3 +106,11 @@ def test_stats_command(tmp_path, capsys):
     assert [f.text for f in store.fallback_texts(DAY - dt.timedelta(days=60), DAY)] == ["wo kann ich [number] angeln"]
     assert main(["stats", "--db", url, "--from", "1.12.2026"]) == 2
     assert "dates are written like 2026-12-01" in capsys.readouterr().err
+
+
+def test_lotsen_display_names_are_scrubbed(content_copy):
+    (content_copy / "lotsen").mkdir(exist_ok=True)
+    (content_copy / "lotsen" / "amira.yml").write_text("id: amira\ndisplay_name: Amira K.\ntelegram_user_id: 4711\n", encoding="utf-8")
+    names = known_names(ContentStore(content_copy, REQUIRED_LANGUAGES).snapshot())
+    assert "Amira K." in names and "Amira" in names
+    assert scrub("ist amira heute da? amira k. hat gesagt", names) == "ist [name] heute da? [name] hat gesagt"
