@@ -153,3 +153,12 @@ def test_calendar_file_without_entry_is_a_warning(content_copy):
            "so its events are shown for the whole district without a provider; add the entry (see docs/content-format.md)." in warnings
     (content_copy / "calendars.yml").write_text(CALENDARS, encoding="utf-8")
     assert not any("calendar" in str(p) for p in check_content(content_copy, ("de",)))
+
+
+def test_event_without_title_is_a_warning_with_its_line(content_copy):
+    text = ICS.read_text(encoding="utf-8").replace("SUMMARY:Elternabend Kita\n", "")
+    (content_copy / "events" / "lindenau-kalender.ics").write_text(text, encoding="utf-8")
+    (content_copy / "calendars.yml").write_text(CALENDARS, encoding="utf-8")
+    warnings = [str(p) for p in check_content(content_copy, ("de",)) if p.severity == "warning"]
+    assert warnings == ["content/events/lindenau-kalender.ics:35: warning [SUMMARY]: the event elternabend@lindenau.de has no "
+                        "SUMMARY (title) and is not shown."]

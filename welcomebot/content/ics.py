@@ -55,6 +55,7 @@ def read_ics(path: Path, calendar: Calendar, timezone: ZoneInfo, now: dt.datetim
     except ValueError as error:
         return None, [Problem(name, None, None, f"the file is not a valid iCalendar (.ics) file: {error}.")]
     problems: list[Problem] = []
+    raw_lines = path.read_bytes().decode("utf-8", "replace").splitlines()
     try:
         window_end = now + dt.timedelta(days=HORIZON_DAYS)
         occurrences = recurring_ical_events.of(parsed).between(now - dt.timedelta(days=1), window_end)
@@ -62,18 +63,21 @@ def read_ics(path: Path, calendar: Calendar, timezone: ZoneInfo, now: dt.datetim
         return None, [Problem(name, None, None, f"the recurring events cannot be read: {error}.")]
     events: list[Offer] = []
     for component in occurrences:
-        event = _offer(component, calendar, timezone, path, name, problems)
+        event = _offer(component, calendar, timezone, path, name, problems, raw_lines)
         if event is not None and event.end > now:
             events.append(event)
     return sorted(events, key=lambda e: (e.start, e.id)), problems
 
 
 def _offer(component, calendar: Calendar, timezone: ZoneInfo, path: Path, name: str,
-           problems: list[Problem]) -> Optional[Offer]:
+           problems: list[Problem], raw_lines: list[str]) -> Optional[Offer]:
     uid = str(component.get("UID") or "")
     title = str(component.get("SUMMARY") or "").strip()
     if not title:
-        problems.append(Problem(name, None, f"UID {uid}", "an event has no SUMMARY (title) and is skipped.", "warning"))
+        line = next((n for n, text in enumerate(raw_lines, 1) if uid and text.strip() == f"UID:{uid}"), None)
+        problem = Problem(name, line, "SUMMARY", f"the event {uid or 'without UID'} has no SUMMARY (title) and is not shown.", "warning")
+        if problem not in problems:  # once, not once per occurrence
+            problems.append(problem)
         return None
     start, end = _times(component, timezone)
     description = str(component.get("DESCRIPTION") or "").strip()
