@@ -126,6 +126,7 @@ class ActionAnswerTopic(WelcomeAction):
             reply.set("pending_topic", category)
             return
         reply.set("pending_topic", None)
+        reply.set("last_topic", category)  # a location shared next looks for this topic
         self._offers(reply, category)
 
     def _checklist(self, reply: Reply) -> None:
