@@ -181,11 +181,12 @@ class BotApiServer:
         self._loop.run_until_complete(web.TCPSite(self._runner, self.host, self.port).start())
         self._ready.set()
         self._loop.run_forever()
-        self._loop.run_until_complete(self._runner.cleanup())
         self._loop.close()
 
     def stop(self) -> None:
         if self._loop is not None:
+            # Cleaning up first ends open long polls, so no request is left pending.
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(15)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 

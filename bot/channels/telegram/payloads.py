@@ -7,6 +7,7 @@ button always gets the same key, and the table survives restarts of the gateway.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 import time
@@ -15,7 +16,12 @@ from typing import Optional
 
 MAX_CALLBACK_BYTES = 64
 PREFIX = "#"  # never the start of a Rasa payload, which starts with "/"
-KEEP_SECONDS = 90 * 24 * 3600  # buttons older than this lead to the menu instead
+
+
+def keep_seconds() -> float:
+    """Payloads may hold a shared location: they are kept no longer than conversations (SPEC §8).
+    An older button leads to the menu instead."""
+    return float(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30")) * 24 * 3600
 
 
 class PayloadTable:
@@ -25,7 +31,11 @@ class PayloadTable:
         self._local = threading.local()
         with self._db() as db:
             db.execute("CREATE TABLE IF NOT EXISTS callback_payloads (key TEXT PRIMARY KEY, payload TEXT NOT NULL, used_at REAL NOT NULL)")
-            db.execute("DELETE FROM callback_payloads WHERE used_at < ?", (time.time() - KEEP_SECONDS,))
+        self.purge()
+
+    def purge(self) -> int:
+        with self._db() as db:
+            return db.execute("DELETE FROM callback_payloads WHERE used_at < ?", (time.time() - keep_seconds(),)).rowcount
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
