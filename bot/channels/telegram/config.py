@@ -43,11 +43,17 @@ class TelegramConfig:
         # Without a configured secret a random one is used: the gateway sets the webhook itself,
         # so Telegram learns it, and nobody else can post updates.
         secret = env.get("TELEGRAM_SECRET_TOKEN", "").strip() or secrets.token_urlsafe(32)
+        try:
+            burst = int(env.get("TELEGRAM_USER_BURST", cls.user_burst))
+            per_minute = float(env.get("TELEGRAM_USER_PER_MINUTE", cls.user_per_minute))
+        except ValueError as error:
+            raise ConfigError(f"TELEGRAM_USER_BURST / TELEGRAM_USER_PER_MINUTE must be numbers: {error}") from None
+        if burst < 1 or per_minute <= 0:
+            raise ConfigError("TELEGRAM_USER_BURST must be at least 1 and TELEGRAM_USER_PER_MINUTE above 0.")
         return cls(
             token=token, mode=mode, webhook_url=webhook_url, secret_token=secret,
             api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or cls.api_base_url,
-            user_burst=int(env.get("TELEGRAM_USER_BURST", cls.user_burst)),
-            user_per_minute=float(env.get("TELEGRAM_USER_PER_MINUTE", cls.user_per_minute)),
+            user_burst=burst, user_per_minute=per_minute,
         )
 
 
