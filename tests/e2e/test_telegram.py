@@ -118,15 +118,17 @@ class Newcomer:
         self.api, self.token = bot_api, token
         self.user = User(user_id, language_code=language_code)
 
-    def _exchange(self, act) -> list[Sent]:
-        return self.api.exchange(self.token, self.user.id, act)
+    def _exchange(self, act, what: str = "(other message)") -> list[Sent]:
+        sent = self.api.exchange(self.token, self.user.id, act)
+        _transcript(self.user, what, sent)
+        return sent
 
     def says(self, text: str) -> list[Sent]:
-        return self._exchange(lambda: self.api.send_text(self.token, self.user, text))
+        return self._exchange(lambda: self.api.send_text(self.token, self.user, text), text)
 
     def taps(self, message: Sent, callback_data: str) -> list[Sent]:
         query: list[str] = []
-        sent = self._exchange(lambda: query.append(self.api.tap(self.token, self.user, message, callback_data)))
+        sent = self._exchange(lambda: query.append(self.api.tap(self.token, self.user, message, callback_data)), f"[taps {callback_data}]")
         assert self.api.callback_answer(self.token, query[0])["answered"], "the button's spinner was not stopped"
         return sent
 
@@ -135,7 +137,19 @@ class Newcomer:
         return self.taps(message, button["callback_data"])
 
     def shares_location(self, latitude: float, longitude: float) -> list[Sent]:
-        return self._exchange(lambda: self.api.share_location(self.token, self.user, latitude, longitude))
+        return self._exchange(lambda: self.api.share_location(self.token, self.user, latitude, longitude), f"[location {latitude}, {longitude}]")
+
+
+def _transcript(user: User, what: str, sent: list[Sent]) -> None:
+    """Every exchange, as the newcomer saw it, in test-artifacts/ for people to read."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    lines = [f"> {user.id} ({user.language_code}): {what}"]
+    for message in sent:
+        body = message.text if message.venue is None else f"📍 venue {message.venue['title']} | {message.venue['address']}"
+        lines.append(f"< {message.method}: {body}")
+        lines += [f"    [{b['text']}] -> {b.get('callback_data')}" for b in message.buttons]
+    with (ARTIFACTS / "telegram-transcript.txt").open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n\n")
 
 
 def _button(messages: list[Sent], title: str) -> tuple[Sent, dict]:

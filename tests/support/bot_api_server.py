@@ -161,6 +161,7 @@ class BotApiServer:
         self._thread: Optional[threading.Thread] = None
         self._runner: Optional[web.AppRunner] = None
         self._ready = threading.Event()
+        self._closing = False  # ends open long polls at once when the server stops
 
     # --- running -------------------------------------------------------------------------------
 
@@ -181,11 +182,16 @@ class BotApiServer:
         self._loop.run_until_complete(web.TCPSite(self._runner, self.host, self.port).start())
         self._ready.set()
         self._loop.run_forever()
+        leftovers = asyncio.all_tasks(self._loop)  # handlers of connections a client left open
+        for task in leftovers:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
         self._loop.close()
 
     def stop(self) -> None:
         if self._loop is not None:
-            # Cleaning up first ends open long polls, so no request is left pending.
+            # Open long polls end first, so no request is left pending when the loop stops.
+            self._closing = True
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(15)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
@@ -241,7 +247,7 @@ class BotApiServer:
                 offset = int(params.get("offset") or 0)
                 bot.updates = [u for u in bot.updates if u["update_id"] >= offset]
                 pending = bot.updates[: int(params.get("limit") or 100)]
-            if pending or time.monotonic() >= deadline:
+            if pending or self._closing or time.monotonic() >= deadline:
                 return pending
             await asyncio.sleep(0.05)
 

@@ -121,3 +121,18 @@ async def test_webhook_excludes_polling(server, bot):
         await bot.get_updates(timeout=0)
     assert await bot.delete_webhook()
     assert await bot.get_updates(timeout=0) is not None
+
+
+async def test_edits_keep_the_message_and_validate_like_sending(server, bot):
+    server.send_text(TOKEN, User(505), "hi")
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("a", callback_data="/a")]])
+    message = await bot.send_message(505, "first", reply_markup=markup)
+    edited = await bot.edit_message_text("<i>second</i>", chat_id=505, message_id=message.message_id, parse_mode="HTML")
+    assert edited.text == "second" and edited.message_id == message.message_id
+    cleared = await bot.edit_message_reply_markup(chat_id=505, message_id=message.message_id)
+    assert cleared.text == "second"
+    assert [s.method for s in server.sent(TOKEN, 505)] == ["sendMessage", "editMessageText", "editMessageReplyMarkup"]
+    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+        await bot.edit_message_text("<i>x", chat_id=505, message_id=message.message_id, parse_mode="HTML")
+    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+        await bot.edit_message_text("x", chat_id=505, message_id=123456789)
