@@ -209,12 +209,16 @@ def test_a_newcomer_starts_picks_arabic_taps_a_topic_asks_and_shares_a_location(
     assert offers[0].text.startswith(f"{topic_label('meeting_places', ar)} — {lindenau}")
     assert content.offers["sprachcafe-lindenau"].title.text("ar") in _text(offers)
     assert offers[-1].text == ar("Can I help you with anything else?")
+    assert _titles(offers) == ["📋 " + ar("Topics"), "🙋 " + ar("Talk to a person")]
 
     # asks a free-text question in Arabic: the town is remembered
     question = QUESTIONS["ar"]["ask_integration_course"][0]
     answer = newcomer.says(question)
-    assert answer[0].text.startswith(topic_label("integration_course", ar))
+    assert answer[0].text.startswith(f"{topic_label('integration_course', ar)} — {lindenau}")
+    courses = content.offers_for("integration_course", dt.datetime.fromisoformat(PINNED_NOW), "lindenau")
+    assert courses[0].title.text("ar") in _text(answer)
     assert all(ARABIC.search(m.text) for m in answer if m.text)
+    assert _titles(answer) == ["📋 " + ar("Topics"), "🙋 " + ar("Talk to a person")]
 
     # shares a location: the nearest offers of the topic being discussed, with distance and pins
     nearby = newcomer.shares_location(*SPRACHCAFE)
