@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import shutil
+import sqlite3
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -255,6 +256,13 @@ def test_a_location_without_topic_asks_which_topic_then_answers_with_distance(tg
     assert answer[0].text.startswith(topic_label("meeting_places", uk))
     assert f"📏 {uk('%(distance)s from you', distance=distance_text(0, uk))}" in _text(answer)  # 10 m: at the café
     assert [m.venue["title"] for m in answer if m.venue][0].startswith("Мовне кафе")
+
+    # a button older than the retention period (its payload purged) leads to the topics
+    _message, old_button = _button(asked, topic_label("work", uk))
+    with sqlite3.connect(tg_stack.var_dir / "telegram-buttons.sqlite3") as db:
+        db.execute("DELETE FROM callback_payloads WHERE key = ?", (old_button["callback_data"],))
+    expired = newcomer.taps(asked[0], old_button["callback_data"])
+    assert expired[0].text == uk("I can help you with these topics. Tap one or just write your question:")
 
 
 def test_commands_map_onto_the_assistant(tg_stack, bot_api):
