@@ -59,6 +59,8 @@ def train(force: bool = False, quiet: bool = False) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.channels.telegram.config import telegram_status
+
     from .stack import Ports, Stack
 
     model = train()
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             f"  REST:    POST http://127.0.0.1:{args.gateway_port}/webhooks/rest/webhook\n"
             f"  health:  http://127.0.0.1:{args.gateway_port}/health\n"
             f"  chat:    .venv/bin/welcomebot chat\n"
-            f"Telegram and the web widget are not part of this version. Stop with Ctrl-C.",
+            f"  {telegram_status()}\n"
+            f"The web widget is not part of this version. Stop with Ctrl-C.",
             flush=True,
         )
         return stack.wait()
