@@ -31,7 +31,7 @@
   if (!known) { session = randomId(16); save('session', session); }
   var queue = Array.isArray(load('queue')) ? load('queue') : [];
 
-  var state = { language: null, dir: 'ltr', strings: {}, languages: [], lastId: 0, seen: {}, sent: {}, online: true, opened: false, unread: 0 };
+  var state = { language: null, dir: 'ltr', strings: {}, languages: [], lastId: 0, seen: {}, sent: {}, online: true, opened: false, ready: false, unread: 0 };
 
   function hints() {
     var list = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || '']).slice(0, 8);
@@ -90,7 +90,7 @@
     '.launcher{position:fixed;bottom:20px;inset-inline-end:20px;z-index:2147483000;display:flex;align-items:center;gap:8px;',
     'min-height:52px;padding:10px 18px;border:0;border-radius:26px;background:var(--accent);color:var(--on-accent);cursor:pointer;',
     'box-shadow:0 4px 14px rgba(0,0,0,.3);font-weight:600}',
-    '.launcher .icon{font-size:22px;line-height:1}',
+    '.launcher .icon{width:24px;height:24px;flex:none}',
     '.badge{min-width:22px;padding:0 6px;border-radius:11px;background:#b00020;color:#fff;font-size:13px;text-align:center}',
     '.panel{position:fixed;bottom:86px;inset-inline-end:20px;z-index:2147483001;width:380px;max-width:calc(100vw - 40px);',
     'height:600px;max-height:calc(100vh - 110px);display:flex;flex-direction:column;background:#fff;border-radius:14px;',
@@ -110,7 +110,7 @@
     '.user.pending{opacity:.85;border:2px dashed var(--on-accent)}',
     '.note{display:block;font-size:13px;margin-top:4px}',
     '.failed{background:#fde7e9;color:#6e0010}',
-    'a{color:#0b4f8a;text-decoration:underline}',
+    'a{color:#0b4f8a;text-decoration:underline;unicode-bidi:isolate}',
     '.user a{color:inherit}',
     '.choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}',
     '.choices button,.map{min-height:40px;padding:6px 12px;border:1px solid #0b4f8a;border-radius:18px;background:#fff;color:#0b4f8a;cursor:pointer;text-align:start}',
@@ -124,6 +124,20 @@
     '.root.open .launcher{display:none}}'
   ].join('\n');
 
+  // A drawn speech bubble: an emoji would depend on the visitor's fonts.
+  function bubbleIcon() {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('class', 'icon');
+    svg.setAttribute('aria-hidden', 'true');
+    var path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z');
+    path.setAttribute('fill', 'currentColor');
+    svg.appendChild(path);
+    return svg;
+  }
+
   var host = el('div', { id: 'welcomebot-widget' });
   var shadow = host.attachShadow({ mode: 'open' });
   var palette = colours();
@@ -135,7 +149,7 @@
   badge.hidden = true;
   var launcherLabel = el('span');
   var launcher = el('button', { type: 'button', class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'wb-panel' },
-    [el('span', { class: 'icon', 'aria-hidden': 'true', text: '💬' }), launcherLabel, badge]);
+    [bubbleIcon(), launcherLabel, badge]);
   var title = el('h2', { id: 'wb-title' });
   var picker = el('select', { id: 'wb-language' });
   var pickerLabel = el('label', { for: 'wb-language', class: 'sr' });
@@ -230,12 +244,12 @@
     if (isPhone) {
       var digits = text.replace(/[^\d+]/g, '');
       if (digits.replace('+', '').length < 7) return document.createTextNode(text);
-      return el('a', { href: 'tel:' + digits, text: text });
+      return el('a', { href: 'tel:' + digits, dir: 'ltr', text: text }); // digits keep their order in RTL
     }
     var url;
     try { url = new URL(text); } catch (e) { return document.createTextNode(text); }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return document.createTextNode(text);
-    return el('a', { href: url.href, target: '_blank', rel: 'noopener noreferrer nofollow', text: text });
+    return el('a', { href: url.href, target: '_blank', rel: 'noopener noreferrer nofollow', dir: 'ltr', text: text });
   }
 
   // The map link is made when the newcomer asks for it: no request to a map service before.
@@ -283,7 +297,7 @@
     else log.appendChild(node);
     var intro = log.querySelector('.intro');
     if (intro) intro.remove();
-    if (entry.from !== 'user' && panel.hidden) { state.unread++; showBadge(); }
+    if (entry.from !== 'user' && panel.hidden && state.ready) { state.unread++; showBadge(); }
     scrollDown();
   }
 
@@ -450,7 +464,7 @@
       .then(function () {
         renderIntro();
         queue.forEach(renderPending);
-        state.unread = panel.hidden ? state.unread : 0;
+        state.ready = true; // from now on, a message arriving while the panel is closed is unread
         connect();
       });
   }
