@@ -177,7 +177,7 @@
     root.setAttribute('lang', state.language || '');
     title.textContent = opt.title || t('title');
     launcherLabel.textContent = opt.title || t('title');
-    launcher.setAttribute('aria-label', t('open'));
+    nameLauncher();
     closeButton.setAttribute('aria-label', t('close'));
     pickerLabel.textContent = t('language');
     log.setAttribute('aria-label', t('log'));
@@ -197,6 +197,11 @@
     log.querySelectorAll('.who-bot').forEach(function (n) { n.textContent = t('assistant') + ': '; });
     log.querySelectorAll('.queued-note').forEach(function (n) { n.textContent = t('queued'); });
     log.querySelectorAll('.map').forEach(function (n) { n.setAttribute('aria-label', t('map') + ': ' + n.dataset.address); n.lastChild.textContent = t('map'); });
+  }
+
+  // Its name says what it does and contains its visible text (WCAG 2.5.3).
+  function nameLauncher() {
+    launcher.setAttribute('aria-label', t(panel.hidden ? 'open' : 'close') + ': ' + (opt.title || t('title')));
   }
 
   function getJSON(path) {
@@ -416,6 +421,7 @@
     panel.hidden = false;
     root.classList.add('open');
     launcher.setAttribute('aria-expanded', 'true');
+    nameLauncher();
     state.unread = 0;
     showBadge();
     save('open', true);
@@ -428,6 +434,7 @@
     panel.hidden = true;
     root.classList.remove('open');
     launcher.setAttribute('aria-expanded', 'false');
+    nameLauncher();
     save('open', false);
     launcher.focus();
   }
