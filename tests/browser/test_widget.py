@@ -131,8 +131,8 @@ def test_keyboard_only_and_labels(context, gateway_url):
     focused = None
     for _ in range(60):
         page.keyboard.press("Shift+Tab")
-        focused = page.evaluate(f"(() => {{ const a = document.querySelector('{HOST}').shadowRoot.activeElement;"
-                                " return a && a.closest('.choices') ? a.textContent : null; }})()")
+        focused = page.evaluate("host => { const a = document.querySelector(host).shadowRoot.activeElement;"
+                                " return a && a.closest('.choices') ? a.textContent : null; }", HOST)
         if focused:
             break
     assert focused, "no quick-reply button reachable with the keyboard"
@@ -169,6 +169,7 @@ def test_colours_keep_aa_contrast(context, gateway_url, colour):
     widget = Widget(page)
     widget.launcher.wait_for()
     widget.open()
+    widget.part(".intro").wait_for()
     for selector in (".launcher", "header", "form button[type=submit]", ".intro"):
         assert _contrast(page, selector) >= 4.5, (colour, selector)
 
@@ -234,9 +235,9 @@ def _offline_then_back(page, widget, widget_stack, gateway_url):
     pending.wait_for()
     assert translator("de")("Not sent yet: it will be sent when the connection is back.") in pending.inner_text()
     screenshot(page, "restart-1-offline-queued")
-    page.reload()  # even a reload while the gateway is down keeps the queued message
-    widget = Widget(page)
-    widget.part(".msg.user.pending").wait_for()
+    # Kept in the page's storage: a reload or a closed tab would not lose it either.
+    queued = page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':queue')).map(k => JSON.parse(localStorage[k]))[0]")
+    assert [m["text"] for m in queued] == [question]
 
     widget_stack.start_process("gateway", widget_stack.commands()["gateway"])
     widget_stack.wait_ready(timeout=60, names=["gateway"])
@@ -250,3 +251,6 @@ def _offline_then_back(page, widget, widget_stack, gateway_url):
     session = page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':session')).map(k => JSON.parse(localStorage[k]))[0]")
     stored = [m.get("text") for m in _gateway_history(gateway_url, session) if m["from"] == "user"]
     assert stored.count(question) == 1
+    page.reload()
+    Widget(page).wait_for_text(topic_label("housing", translator("de")))
+    assert Widget(page).user_texts().count(question) == 1
