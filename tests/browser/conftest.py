@@ -70,7 +70,9 @@ def gateway_url(widget_stack: Stack) -> str:
     return f"http://127.0.0.1:{widget_stack.ports.gateway}"
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs its own event loop while it is open, and the async
+# tests of other modules (pytest-asyncio) cannot run theirs beside it.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright  # the `test` extra; Debian's chromium from system-packages.txt
 

@@ -188,6 +188,7 @@ def test_hostile_content_and_user_text_are_shown_as_text(context, gateway_url):
     assert XSS_TITLE in text
     assert XSS_SUMMARY in text
     assert XSS_STREET in text  # the address line, with its map button
+    widget.part(".msg.bot").filter(has_text="Schachclub").last.scroll_into_view_if_needed()
     screenshot(page, "xss-shown-as-text")
     root = f"document.querySelector('{HOST}').shadowRoot"
     assert page.evaluate(f"{root}.querySelectorAll('img, script, b').length") == 0

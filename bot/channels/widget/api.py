@@ -38,6 +38,7 @@ CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_PAYLOAD = 500
 MAX_HINTS = 10
 KEEPALIVE_SECONDS = 15.0
+PAGE = 200  # history entries read at a time for the stream
 # The widget runs on the town's website, another origin than the gateway; nothing it sends is a
 # credential except the random session id in the request itself, so any origin may call.
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type, Last-Event-ID",
@@ -194,10 +195,14 @@ async def events(request: web.Request) -> web.StreamResponse:
         with hub.subscribe(conversation) as news:
             while not hub.closing:
                 news.clear()
-                for entry in history.since(conversation, after):
-                    data = json.dumps(entry.as_json(), ensure_ascii=False)
-                    await response.write(f"id: {entry.id}\nevent: message\ndata: {data}\n\n".encode("utf-8"))
-                    after = entry.id
+                while True:  # in pages: a long history is sent whole
+                    page = history.since(conversation, after, PAGE)
+                    for entry in page:
+                        data = json.dumps(entry.as_json(), ensure_ascii=False)
+                        await response.write(f"id: {entry.id}\nevent: message\ndata: {data}\n\n".encode("utf-8"))
+                        after = entry.id
+                    if len(page) < PAGE:
+                        break
                 try:
                     await asyncio.wait_for(news.wait(), KEEPALIVE_SECONDS)
                 except asyncio.TimeoutError:

@@ -49,6 +49,3 @@ class PushHub:
         self._closing = True
         for event in self._all:
             event.set()
-
-    def open_streams(self) -> int:
-        return len(self._all)

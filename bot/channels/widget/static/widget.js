@@ -86,7 +86,7 @@
     '.root{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Arabic",Tahoma,sans-serif;color:#1a1a1a}',
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
     'button,select,input{font:inherit}',
-    ':focus-visible{outline:3px solid #ffbf47;outline-offset:2px}',
+    ':focus-visible{outline:3px solid #ffbf47;outline-offset:0;box-shadow:0 0 0 6px #1a1a1a}', // visible on light and dark
     '.launcher{position:fixed;bottom:20px;inset-inline-end:20px;z-index:2147483000;display:flex;align-items:center;gap:8px;',
     'min-height:52px;padding:10px 18px;border:0;border-radius:26px;background:var(--accent);color:var(--on-accent);cursor:pointer;',
     'box-shadow:0 4px 14px rgba(0,0,0,.3);font-weight:600}',
@@ -107,7 +107,7 @@
     '.msg p{margin:0}',
     '.bot{align-self:flex-start;background:#fff;border:1px solid #d6d9de}',
     '.user{align-self:flex-end;background:var(--accent);color:var(--on-accent)}',
-    '.user.pending{opacity:.85;border:2px dashed var(--on-accent)}',
+    '.user.pending{border:2px dashed var(--on-accent)}',
     '.note{display:block;font-size:13px;margin-top:4px}',
     '.failed{background:#fde7e9;color:#6e0010}',
     'a{color:#0b4f8a;text-decoration:underline;unicode-bidi:isolate}',
@@ -441,7 +441,18 @@
 
   launcher.addEventListener('click', function () { if (panel.hidden) open(); else close(); });
   closeButton.addEventListener('click', close);
-  panel.addEventListener('keydown', function (event) { if (event.key === 'Escape') { event.preventDefault(); close(); } });
+  panel.addEventListener('keydown', function (event) {
+    if (event.key === 'Escape') { event.preventDefault(); close(); }
+    else if (event.key === 'Tab' && fullScreen.matches) keepFocusInside(event);
+  });
+  // Full screen on a phone, the page behind is covered: Tab goes round inside the panel.
+  var fullScreen = window.matchMedia('(max-width: 480px)');
+  function keepFocusInside(event) {
+    var all = panel.querySelectorAll('button, select, input, a[href], [tabindex="0"]');
+    var first = all[0], last = all[all.length - 1], active = shadow.activeElement;
+    if (event.shiftKey && active === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && active === last) { event.preventDefault(); first.focus(); }
+  }
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     var text = input.value.trim();
@@ -451,11 +462,17 @@
     input.focus();
   });
   topics.addEventListener('click', function () { send({ payload: '/help', title: topics.textContent }); });
+  // Arrow keys on a closed picker fire 'change' at every step: the labels follow at once, the
+  // choice is sent once the newcomer has stopped moving.
+  var pickTimer = null;
   picker.addEventListener('change', function () {
     var code = picker.value;
-    var chosen = state.languages.filter(function (l) { return l.code === code; })[0];
     loadStrings(code).catch(function () {});
-    send({ payload: '/change_language' + JSON.stringify({ language: code }), title: chosen ? chosen.name : code, language: code });
+    clearTimeout(pickTimer);
+    pickTimer = setTimeout(function () {
+      var chosen = state.languages.filter(function (l) { return l.code === code; })[0];
+      send({ payload: '/change_language' + JSON.stringify({ language: code }), title: chosen ? chosen.name : code, language: code });
+    }, 700);
   });
 
   // ---- start: labels first; history and the stream once the newcomer has a conversation --------
