@@ -255,3 +255,33 @@ def _offline_then_back(page, widget, widget_stack, gateway_url):
     page.reload()
     Widget(page).wait_for_text(topic_label("housing", translator("de")))
     assert Widget(page).user_texts().count(question) == 1
+
+
+def test_focus_stays_in_the_full_screen_panel_on_a_phone(context, gateway_url):
+    page, widget, errors = open_demo(context, gateway_url, viewport=PHONE)
+    widget.open()
+    inside = f"(() => {{ const r = document.querySelector('{HOST}').shadowRoot; const a = r.activeElement;" \
+             " return !!a && r.querySelector('.panel').contains(a); })()"
+    for key in ["Tab"] * 12 + ["Shift+Tab"] * 12:
+        page.keyboard.press(key)
+        assert page.evaluate(inside), key
+    assert errors == []
+
+
+def test_messages_are_pushed_to_an_open_widget(context, gateway_url):
+    """Server push: a second tab of the same conversation shows the answers to the first without
+    sending anything itself (as it would show a Lotse's message)."""
+    browser_context = context()
+    first, second = browser_context.new_page(), browser_context.new_page()
+    for page in (first, second):
+        page.goto(gateway_url + "/")
+    one, other = Widget(first), Widget(second)
+    one.open()
+    one.ask("Hallo")  # the conversation now exists in both tabs' storage
+    other.page.reload()
+    other.open()
+    other.wait_for_text(one.part(".msg.bot").last.inner_text().split("\n")[0])
+    before = other.bot_count()
+    one.ask_topic(QUESTIONS["de"]["ask_housing"][0])
+    other.wait_for_replies(before)
+    other.wait_for_text(topic_label("housing", translator("de")))

@@ -31,7 +31,10 @@ class Widget:
         return self.part(".root").get_attribute("dir")
 
     def open(self) -> None:
-        self.launcher.click()
+        """Opens the panel (after a reload it may be open already: it remembers)."""
+        self.launcher.wait_for()
+        if self.panel.is_hidden():
+            self.launcher.click()
         self.panel.wait_for(state="visible")
 
     def bot_count(self) -> int:

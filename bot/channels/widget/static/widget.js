@@ -313,6 +313,7 @@
 
   function renderPending(message) {
     if (state.sent[message.client_id]) return; // already in the history: it got through
+    if (log.querySelector('[data-client-id="' + message.client_id + '"]')) return; // shown already
     var node = bubble('user', message.title || message.text);
     node.classList.add('pending');
     node.dataset.clientId = message.client_id;
