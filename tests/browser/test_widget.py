@@ -272,13 +272,14 @@ def test_messages_are_pushed_to_an_open_widget(context, gateway_url):
     """Server push: a second tab of the same conversation shows the answers to the first without
     sending anything itself (as it would show a Lotse's message)."""
     browser_context = context()
-    first, second = browser_context.new_page(), browser_context.new_page()
-    for page in (first, second):
-        page.goto(gateway_url + "/")
-    one, other = Widget(first), Widget(second)
+    first = browser_context.new_page()
+    first.goto(gateway_url + "/")
+    one = Widget(first)
     one.open()
-    one.ask("Hallo")  # the conversation now exists in both tabs' storage
-    other.page.reload()
+    one.ask("Hallo")  # the conversation exists now: a second tab of the site continues it
+    second = browser_context.new_page()
+    second.goto(gateway_url + "/")
+    other = Widget(second)
     other.open()
     other.wait_for_text(one.part(".msg.bot").last.inner_text().split("\n")[0])
     before = other.bot_count()
