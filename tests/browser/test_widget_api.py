@@ -165,3 +165,12 @@ async def test_widget_and_demo_page_are_served_with_cors_for_the_api(client):
     assert page.status == 200 and '<script src="/widget.js"' in await page.text()
     preflight = await client.options("/widget/api/messages", headers={"Origin": "https://www.lindenau.example", "Access-Control-Request-Method": "POST"})
     assert preflight.status == 204 and preflight.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_shown_text_is_what_the_core_reads_and_bounded(client):
+    long_text = "Ich bin neu hier. " * 500 + "Wo ist das Bürgerbüro?"
+    status, reply = await post(client, text="\x00Hallo\x07 " + long_text)
+    assert status == 200
+    shown = reply["messages"][0]["text"]
+    assert shown.startswith("Hallo") and "\x00" not in shown and "\x07" not in shown
+    assert len(shown) <= 2010 and shown.endswith("Wo ist das Bürgerbüro?")

@@ -21,7 +21,7 @@ from welcomebot.i18n import supported_languages
 from welcomebot.language import negotiate_client_hint
 
 from ...conversation import Assistant, IncomingMessage
-from ...incoming import decode
+from ...incoming import clean_message, decode
 from ...keys import ASSISTANT
 from ...outbound import DeliveryFailed
 from ...state import pseudonym
@@ -36,6 +36,7 @@ SENDER_PREFIX = "web:"
 SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_PAYLOAD = 500
+MAX_TITLE = 200  # a button's title as shown for the newcomer's tap
 MAX_HINTS = 10
 KEEPALIVE_SECONDS = 15.0
 PAGE = 200  # history entries read at a time for the stream
@@ -110,10 +111,12 @@ def _incoming(body: Any) -> tuple[str, IncomingMessage, dict[str, Any], Optional
     if payload is not None:
         if not isinstance(payload, str) or not payload.startswith("/") or len(payload) > MAX_PAYLOAD:
             raise BadRequest(f"'payload' must be a button's payload: text starting with '/', at most {MAX_PAYLOAD} characters")
-        shown = {"text": title if isinstance(title, str) and title.strip() else payload}
+        shown = {"text": clean_message(title)[:MAX_TITLE] if isinstance(title, str) and title.strip() else payload}
         said: Any = payload
     elif isinstance(text, str):
-        shown, said = {"text": text}, text
+        # Shown as the core reads it (control characters out, a very long text shortened), so
+        # the history never holds more than a message's worth.
+        shown, said = {"text": clean_message(text)}, text
     else:
         raise BadRequest("'text' (what the newcomer wrote) or 'payload' (a button) is missing")
     client_id = body.get("client_id")

@@ -293,11 +293,14 @@
     state.lastId = Math.max(state.lastId, entry.id);
     var hasText = typeof entry.text === 'string' && entry.text !== '';
     var buttons = Array.isArray(entry.buttons) ? entry.buttons : [];
-    if (!hasText && !buttons.length) return; // structured data for other channels
+    var pending = entry.client_id && log.querySelector('[data-client-id="' + entry.client_id.replace(/[^\w-]/g, '') + '"]');
+    if (!hasText && !buttons.length) { // structured data for other channels, or nothing left to show
+      if (pending) pending.remove();
+      return;
+    }
     var node = bubble(entry.from === 'user' ? 'user' : 'bot', hasText ? entry.text : '');
     if (buttons.length) node.appendChild(choices(buttons));
     node.dataset.id = entry.id;
-    var pending = entry.client_id && log.querySelector('[data-client-id="' + entry.client_id.replace(/[^\w-]/g, '') + '"]');
     if (pending) log.replaceChild(node, pending);
     else log.appendChild(node);
     var intro = log.querySelector('.intro');
