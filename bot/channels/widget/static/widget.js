@@ -109,6 +109,7 @@
     '.user{align-self:flex-end;background:var(--accent);color:var(--on-accent)}',
     '.user.pending{border:2px dashed var(--on-accent)}',
     '.note{display:block;font-size:13px;margin-top:4px}',
+    '.root:not(.offline) .queued-note{display:none}', // while online it is on its way
     '.failed{background:#fde7e9;color:#6e0010}',
     'a{color:#0b4f8a;text-decoration:underline;unicode-bidi:isolate}',
     '.user a{color:inherit}',
@@ -116,10 +117,11 @@
     '.choices button,.map{min-height:40px;padding:6px 12px;border:1px solid #0b4f8a;border-radius:18px;background:#fff;color:#0b4f8a;cursor:pointer;text-align:start}',
     '.map{min-height:32px;padding:2px 10px;margin-inline-start:6px;font-size:14px}',
     '.choices button:hover,.map:hover{background:#e8f0f8}',
-    'form{display:flex;gap:6px;padding:8px;border-top:1px solid #d6d9de;background:#fff}',
+    '.tools{display:flex;padding:6px 8px 0;border-top:1px solid #d6d9de;background:#fff}',
+    'form{display:flex;gap:6px;padding:6px 8px 8px;background:#fff}',
     'form input{flex:1;min-width:0;min-height:44px;padding:8px 10px;border:1px solid #767676;border-radius:8px;color:#1a1a1a;background:#fff}',
     'form button{min-height:44px;padding:0 14px;border:0;border-radius:8px;background:var(--accent);color:var(--on-accent);cursor:pointer;font-weight:600}',
-    'form .topics{background:#fff;color:#0b4f8a;border:1px solid #0b4f8a}',
+    '.topics{min-height:36px;padding:4px 14px;border:1px solid #0b4f8a;border-radius:18px;background:#fff;color:#0b4f8a;cursor:pointer;font-weight:600}',
     '@media (max-width:480px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}',
     '.root.open .launcher{display:none}}'
   ].join('\n');
@@ -161,9 +163,9 @@
   var inputLabel = el('label', { for: 'wb-input', class: 'sr' });
   var topics = el('button', { type: 'button', class: 'topics' });
   var sendButton = el('button', { type: 'submit' });
-  var form = el('form', {}, [topics, inputLabel, input, sendButton]);
+  var form = el('form', {}, [inputLabel, input, sendButton]);
   var panel = el('section', { id: 'wb-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'wb-title' },
-    [el('header', {}, [title, pickerLabel, picker, closeButton]), status, log, form]);
+    [el('header', {}, [title, pickerLabel, picker, closeButton]), status, log, el('div', { class: 'tools' }, [topics]), form]);
   panel.hidden = true;
   root.appendChild(launcher);
   root.appendChild(panel);
