@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from actions.render import topic_label
 from welcomebot.i18n import own_name, translator
@@ -56,18 +57,18 @@ def test_conversation_in_arabic_survives_a_reload(context, gateway_url, viewport
 
     widget.open()
     # The browser says German: labels come in German from the catalogs, before any message.
-    assert widget.part("form button[type=submit]").inner_text() == translator("de")("Send")
+    expect(widget.part("form button[type=submit]")).to_have_text(translator("de")("Send"))
     assert widget.direction() == "ltr"
     # Focus moves into the panel.
     assert page.evaluate(f"document.querySelector('{HOST}').shadowRoot.activeElement.tagName") == "INPUT"
 
     widget.pick_language("ar")
     ar = translator("ar")
-    assert widget.direction() == "rtl"
-    assert widget.part(".root").get_attribute("lang") == "ar"
+    expect(widget.part(".root")).to_have_attribute("dir", "rtl")
+    expect(widget.part(".root")).to_have_attribute("lang", "ar")
     widget.wait_for_text(ar("All right, from now on I will write in %(language)s.", language=own_name("ar")))
-    assert widget.part("form button[type=submit]").inner_text() == ar("Send")
-    assert widget.input.get_attribute("placeholder") == ar("Write your question…")
+    expect(widget.part("form button[type=submit]")).to_have_text(ar("Send"))
+    expect(widget.input).to_have_attribute("placeholder", ar("Write your question…"))
     assert widget.part("header select option:checked").inner_text() == "العربية"
     screenshot(page, f"{name}-2-arabic-rtl")
 
@@ -102,7 +103,7 @@ def test_conversation_in_arabic_survives_a_reload(context, gateway_url, viewport
         "([host, n]) => document.querySelector(host).shadowRoot.querySelectorAll('.msg.bot:not(.intro)').length >= n",
         arg=[HOST, before + 1],
     )
-    assert widget.direction() == "rtl"
+    expect(widget.part(".root")).to_have_attribute("dir", "rtl")
     assert widget.user_texts() == users_before
     assert widget.log_text() == shown_before
     screenshot(page, f"{name}-6-after-reload")
@@ -119,7 +120,7 @@ def test_keyboard_only_and_labels(context, gateway_url):
     log = widget.part(".log")
     assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
     # The browser's Ukrainian, negotiated by the gateway, labels the panel before anything is said.
-    assert widget.part(".close").get_attribute("aria-label") == uk("Close the chat")
+    expect(widget.part(".close")).to_have_attribute("aria-label", uk("Close the chat"))
     assert log.get_attribute("aria-label") == uk("Conversation")
     assert widget.part("label[for=wb-language]").inner_text() == uk("Language")
     before = widget.bot_count()

@@ -500,8 +500,9 @@
   }
 
   function boot() {
-    document.body.appendChild(host);
+    // Shown once it has its labels (or the gateway did not answer: then the icon alone).
     loadStrings(null).catch(function () { relabel(); }).then(function () {
+      document.body.appendChild(host);
       // Someone who chatted before gets their conversation (and a Lotse's messages) at once.
       if (known) start();
       if (load('open')) open();
