@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import sqlalchemy
 
@@ -42,6 +42,7 @@ class Assistant:
     ) -> None:
         self.rasa, self.state, self.content = rasa, state, content
         self.outbound = outbound or Outbound()
+        self.erase_hooks: list[Callable[[str], None]] = []  # channels' own stores of a conversation
         self._tracker_engine = sqlalchemy.create_engine(tracker_store_url) if tracker_store_url else None
 
     async def handle(self, message: IncomingMessage) -> list[dict[str, Any]]:
@@ -84,6 +85,8 @@ class Assistant:
     async def erase(self, sender_id: str) -> None:
         """`/delete` (SPEC §8): the gateway's state and Rasa's tracker of this conversation."""
         self.state.erase(sender_id)
+        for erase_also in self.erase_hooks:
+            erase_also(sender_id)
         if self._tracker_engine is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._erase_tracker, sender_id)
         log.info("erased conversation %s", pseudonym(sender_id))
