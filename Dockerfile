@@ -19,7 +19,11 @@ RUN mkdir -p welcomebot bot actions \
 
 COPY . .
 # The model is part of the image (trained from the data in it), so every replica serves the same one.
-RUN .venv/bin/welcomebot train && mkdir -p /var/lib/welcomebot && chown -R welcomebot /var/lib/welcomebot /app/.rasa 2>/dev/null || true
+# Catalogs are compiled here too, so the code and data stay read-only for the services; only
+# Rasa's cache and the gateway's state directory are written at run time.
+RUN .venv/bin/welcomebot train \
+    && mkdir -p /var/lib/welcomebot /app/.rasa \
+    && chown -R welcomebot /var/lib/welcomebot /app/.rasa
 
 USER welcomebot
 ENV WELCOMEBOT_VAR_DIR=/var/lib/welcomebot
