@@ -1,6 +1,7 @@
 """The gateway's HTTP side: the Rasa-compatible REST webhook and `/health` (SPEC §6)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ async def health(request: web.Request) -> web.Response:
         session = await assistant.rasa.session()
         async with session.get(config.actions_url + "/health", timeout=aiohttp.ClientTimeout(total=3)) as response:
             actions["ok"] = response.status == 200
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:  # not the builtin one before 3.11
         actions.update(ok=False, error=str(error) or type(error).__name__)
     try:
         content = assistant.content.health()

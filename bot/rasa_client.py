@@ -8,6 +8,7 @@ turn; a refused connection fails over at once, an unreachable host after `connec
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -66,8 +67,15 @@ class RasaClient:
                         self._failed_at.pop(url, None)
                         return replies
                     last_error = RasaUnavailable(f"{url} answered {response.status}")
-            except (aiohttp.ClientError, TimeoutError) as error:
+            except aiohttp.ClientError as error:
+                # Refused, reset, gone mid-turn, or no connection within connect_timeout
+                # (ServerTimeoutError is a ClientError): the next server takes the turn.
                 last_error = error
+            except asyncio.TimeoutError as error:
+                # Slow, not gone: the server may still finish the turn, and the next one would
+                # wait for its lock and then process the message a second time. Say so instead.
+                self._failed_at[url] = time.monotonic()
+                raise RasaUnavailable(f"{url} did not answer within {self._timeout.total:.0f} s") from error
             self._failed_at[url] = time.monotonic()
             log.warning("rasa server %s failed, trying the next: %s", url, str(last_error) or type(last_error).__name__)
         raise RasaUnavailable(str(last_error))
@@ -79,6 +87,6 @@ class RasaClient:
             try:
                 async with session.get(url + "/", timeout=aiohttp.ClientTimeout(total=3)) as response:
                     states.append({"url": url, "ok": response.status == 200, "version": (await response.text()).strip()})
-            except (aiohttp.ClientError, TimeoutError) as error:
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 states.append({"url": url, "ok": False, "error": str(error) or type(error).__name__})
         return states

@@ -48,6 +48,12 @@ def production_stack(production_model: Path, services: ProductionServices, tmp_p
     stack.start()
     try:
         stack.wait_ready(timeout=400)
+        # A replica's first turn is slow (lazy loading, about 10 s here): take it before the tests
+        # time anything, as a deployment's health check or first newcomer would.
+        for index, url in enumerate(stack.rasa_urls()):
+            replica = RestClient(0)
+            replica.base = url
+            replica.send(f"warmup-{index}", "/greet")
         yield stack
     finally:
         stack.stop()

@@ -94,9 +94,11 @@ def test_gateway_instances_share_the_conversation_state(production_stack, gatewa
         assert custom(chosen, "language") == "uk", texts(chosen)
         state = PostgresStateStore(services.postgres.url()).load(sender)
         assert (state.language, state.language_source) == ("uk", "explicit")
-        # Through the other gateway, an English question: the explicit choice wins (SPEC §3).
+        # Through the other gateway, an English question: the explicit choice wins (SPEC §3),
+        # so the town is asked in Ukrainian.
         reply = second.send(sender, "Where can I find a doctor?")
-        assert topic_label("health", translator("uk")) in texts(reply), texts(reply)
+        town_question = translator("uk")("Which town do you live in? Then I can show you the offers near you.")
+        assert town_question in texts(reply), texts(reply)
     finally:
         production_stack.stop_process("gateway-2")
 
