@@ -18,8 +18,9 @@ A newcomer writes `--messages` questions (mixed languages and topics from
 tests/data/e2e_questions.yml, tapping a town when asked), waiting a jittered reading and typing
 time (uniform between the two `--think` values, seconds) before each; newcomers arrive spread
 over the first think time. Printed per row: messages, errors, msg/s, p50/p95/p99 latency, the
-ratio to bare Rasa at the same N, and the CPU each process used (per cent of one core), which
-tells what bounds the throughput. Also: model load time of each replica (start to answering)
+ratio to bare Rasa at the same N, and the CPU each process used (per cent of one core, and
+milliseconds per message), which tells what bounds the throughput: the CPU time per message does
+not depend on what else runs on the machine, so cores / (CPU s per message) is the ceiling. Also: model load time of each replica (start to answering)
 and resident memory of every process.
 """
 from __future__ import annotations
@@ -180,7 +181,10 @@ async def scenario(url: str, conversations: int, count: int, think: tuple[float,
         ])
         elapsed = time.perf_counter() - started
     cpu_after = topology.cpu()
-    cpu = {name: round(100 * (cpu_after[name] - cpu_before.get(name, 0.0)) / elapsed) for name in cpu_after}
+    used = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    cpu = {name: round(100 * seconds / elapsed) for name, seconds in used.items()}
+    # CPU time per message does not depend on what else the machine runs: the capacity figure.
+    cost = {name: round(1000 * seconds / max(1, len(latencies)), 1) for name, seconds in used.items() if seconds > 0}
     return {
         "path": tag, "conversations": conversations, "messages": len(latencies), "errors": len(errors),
         "error_examples": sorted(set(errors))[:3], "seconds": round(elapsed, 1),
@@ -188,6 +192,7 @@ async def scenario(url: str, conversations: int, count: int, think: tuple[float,
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": round(percentile(latencies, 95), 1), "p99_ms": round(percentile(latencies, 99), 1),
         "cpu_pct": {k: v for k, v in cpu.items() if v > 0},
+        "cpu_ms_per_msg": cost,
     }
 
 
@@ -229,6 +234,8 @@ def print_row(row: dict, flush: bool = False) -> None:
     cpu = " ".join(f"{k}={v}" for k, v in sorted(row["cpu_pct"].items(), key=lambda kv: -kv[1]))
     print(f"{row['path']:<10} {row['conversations']:>5} {row['messages']:>5} {row['errors']:>4} {row['msg_per_s']:>6} "
           f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7} {ratio:>8}  {cpu}", flush=flush)
+    cost = " ".join(f"{k}={v}" for k, v in sorted(row["cpu_ms_per_msg"].items(), key=lambda kv: -kv[1]))
+    print(f"{'':<10} CPU ms per message: {cost} (total {sum(row['cpu_ms_per_msg'].values()):.1f})", flush=flush)
     if row["errors"]:
         print(f"{'':<10} errors, e.g.: {'; '.join(row['error_examples'])}", flush=flush)
 
@@ -262,7 +269,8 @@ def main() -> None:
             print(f"\nModel load (rasa run start to answering, both replicas starting at once): "
                   + ", ".join(f"{k} {v} s" for k, v in load_times.items()), flush=True)
             print(f"Load: {args.conversations} newcomers x {args.messages} messages, think time {args.think[0]:g}-{args.think[1]:g} s, "
-                  f"{os.cpu_count()} cores, PostgreSQL tracker + Redis lock\n{HEADER}", flush=True)
+                  f"{os.cpu_count()} cores (load average before: {os.getloadavg()[0]:.1f}), PostgreSQL tracker + Redis lock\n{HEADER}",
+                  flush=True)
             paths = {
                 "rasa": f"{stack.rasa_urls()[0]}/webhooks/rest/webhook",
                 "gateway-1": f"http://127.0.0.1:{stack.ports.gateway + 1}/webhooks/rest/webhook",
@@ -273,6 +281,7 @@ def main() -> None:
         finally:
             stack.stop()
             services.stop()
+    print(f"(load average after: {os.getloadavg()[0]:.1f}; other work on the machine shows as CPU that no process above used)")
     print("\nResident memory, MB (idle after start -> after the load):")
     for name in idle_memory:
         print(f"  {name:<10} {idle_memory[name]:>7.1f} -> {loaded_memory.get(name, float('nan')):>7.1f}")
