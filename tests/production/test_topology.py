@@ -216,3 +216,24 @@ def test_postgres_state_store_keeps_erases_and_purges(services):
     time.sleep(0.05)
     assert store.purge_older_than(0.01) >= 1
     assert store.load("prod-state-b").language is None
+
+
+def test_gateway_instances_starting_together_create_the_state_table_once(services):
+    from bot.state import ConversationState
+    from bot.state_sql import PostgresStateStore
+
+    admin = sa.create_engine(services.postgres.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(sa.text("CREATE DATABASE gateway_race"))
+    admin.dispose()
+    url = services.postgres.url().rsplit("/", 1)[0] + "/gateway_race"
+    barrier = threading.Barrier(6)
+
+    def start_instance(_: int) -> PostgresStateStore:
+        barrier.wait()
+        return PostgresStateStore(url)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        stores = list(pool.map(start_instance, range(6)))
+    stores[0].save(ConversationState("race", "ar", "explicit"))
+    assert all(store.load("race").language == "ar" for store in stores)
