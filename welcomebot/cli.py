@@ -64,8 +64,12 @@ def run(args: argparse.Namespace) -> int:
     from .stack import Ports, Stack
 
     model = train()
-    stack = Stack(model=model, ports=Ports(args.rasa_port, args.actions_port, args.gateway_port))
-    print("welcomebot: starting Rasa, the action server and the gateway ...", flush=True)
+    # WELCOMEBOT_PROFILE picks the stores (embedded SQLite, or production PostgreSQL + Redis).
+    try:
+        stack = Stack(model=model, ports=Ports(args.rasa_port, args.actions_port, args.gateway_port), replicas=args.replicas)
+    except ValueError as error:
+        raise SystemExit(f"welcomebot: {error}")
+    print(f"welcomebot: starting {args.replicas} Rasa server(s) ({stack.profile} profile), the action server and the gateway ...", flush=True)
     stack.start()
     try:
         stack.wait_ready(timeout=300)
@@ -227,6 +231,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     run_parser.add_argument("--rasa-port", type=int, default=5005)
     run_parser.add_argument("--actions-port", type=int, default=5055)
     run_parser.add_argument("--gateway-port", type=int, default=8080)
+    run_parser.add_argument("--replicas", type=int, default=1, help="Rasa servers on --rasa-port and the ports after it (production profile)")
     run_parser.set_defaults(handler=run)
 
     train_parser = commands.add_parser("train", help="train the model when its data changed")

@@ -39,3 +39,7 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
 
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    # The other fix this project applies to the Rasa process (its own module): see rasa_lock.
+    from . import rasa_lock
+
+    rasa_lock.apply()
