@@ -63,3 +63,21 @@ def test_fast_action_validation_rejects_what_rasa_rejects():
         action._validate_action_result({"events": "not a list"})
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": [{"no_event_name": 1}]})
+
+
+def test_cached_event_lookup_finds_what_rasa_finds():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    original = {cls.type_name: cls for cls in reversed(all_subclasses(Event))}  # first one wins
+    from welcomebot import rasa_speedups
+
+    rasa_speedups.apply()
+    for name, cls in original.items():
+        assert Event.resolve_by_type(name) is cls
+    assert Event.resolve_by_type("no such event", default=Event) is Event
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no such event")
+    slot = Event.from_parameters({"event": "slot", "name": "municipality", "value": "lindenau"})
+    assert slot.key == "municipality" and slot.value == "lindenau"

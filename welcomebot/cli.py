@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -46,13 +47,19 @@ def train(force: bool = False, quiet: bool = False) -> Path:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     command = [
         str(Path(sys.executable).parent / "rasa"), "train", "--config", str(nlu / "config.yml"), "--domain", str(nlu / "domain.yml"),
-        "--data", str(nlu / "data"), "--out", str(settings.models_dir()), "--fixed-model-name", MODEL_NAME,
+        "--data", str(nlu / "data"), "--out", "OUT", "--fixed-model-name", MODEL_NAME,
     ]
-    result = subprocess.run(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Train into a private folder and move the finished model into place: a stack that is
+    # loading the model meanwhile never reads a half-written file.
+    with tempfile.TemporaryDirectory(dir=settings.models_dir(), prefix=".training-") as out:
+        command[command.index("OUT")] = out
+        result = subprocess.run(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        trained = Path(out) / target.name
+        if result.returncode != 0 or not trained.exists():
+            print(result.stdout[-4000:], file=sys.stderr)
+            raise SystemExit(f"welcomebot: training failed (exit code {result.returncode})")
+        os.replace(trained, target)
     seconds = time.perf_counter() - started
-    if result.returncode != 0 or not target.exists():
-        print(result.stdout[-4000:], file=sys.stderr)
-        raise SystemExit(f"welcomebot: training failed (exit code {result.returncode})")
     stamp.write_text(fingerprint)
     print(f"welcomebot: trained in {seconds:.1f} s; model {target} is {target.stat().st_size / 1e6:.1f} MB")
     return target
