@@ -210,7 +210,7 @@ def test_a_newcomer_starts_picks_arabic_taps_a_topic_asks_and_shares_a_location(
     assert offers[0].text.startswith(f"{topic_label('meeting_places', ar)} — {lindenau}")
     assert content.offers["sprachcafe-lindenau"].title.text("ar") in _text(offers)
     assert offers[-1].text == ar("Can I help you with anything else?")
-    assert _titles(offers) == ["📋 " + ar("Topics"), "🙋 " + ar("Talk to a person")]
+    assert _titles(offers) == ["👍 " + ar("Helpful"), "👎 " + ar("Not helpful"), "📋 " + ar("Topics"), "🙋 " + ar("Talk to a person")]
 
     # asks a free-text question in Arabic: the town is remembered
     question = QUESTIONS["ar"]["ask_integration_course"][0]
@@ -219,7 +219,7 @@ def test_a_newcomer_starts_picks_arabic_taps_a_topic_asks_and_shares_a_location(
     courses = content.offers_for("integration_course", dt.datetime.fromisoformat(PINNED_NOW), "lindenau")
     assert courses[0].title.text("ar") in _text(answer)
     assert all(ARABIC.search(m.text) for m in answer if m.text)
-    assert _titles(answer) == ["📋 " + ar("Topics"), "🙋 " + ar("Talk to a person")]
+    assert _titles(answer) == ["👍 " + ar("Helpful"), "👎 " + ar("Not helpful"), "📋 " + ar("Topics"), "🙋 " + ar("Talk to a person")]
 
     # shares a location: the nearest offers of the topic being discussed, with distance and pins
     nearby = newcomer.shares_location(*SPRACHCAFE)
@@ -271,7 +271,7 @@ def test_commands_map_onto_the_assistant(tg_stack, bot_api):
     assert newcomer.says("/menu")[0].text == de("I can help you with these topics. Tap one or just write your question:")
     assert newcomer.says("/language")[0].text == de("Which language would you like?")
     assert newcomer.says("/lotse")[0].text.startswith(de("Volunteer mentors (Lotsen) help newcomers in person. The integration office puts you in touch with a Lotse:"))
-    assert de("Statistics only count questions; they never contain your messages. Write /delete to erase your conversation now.") in newcomer.says("/privacy")[0].text
+    assert de("Statistics count questions, never who asked. Questions I could not answer are kept for the staff without numbers, e-mail addresses or names, and deleted after the same time. Write /delete to erase your conversation now.") in newcomer.says("/privacy")[0].text
     assert newcomer.says("/delete")[0].text == de("Your conversation has been deleted. If you write again, we start afresh.")
 
 
