@@ -9,6 +9,7 @@ the gateway spreading conversations over them and keeping its own state in Postg
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -19,7 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from . import settings
 
@@ -155,6 +156,16 @@ class Stack:
     def stop(self) -> None:
         for name in list(self.processes):
             self.stop_process(name)
+
+    @contextlib.contextmanager
+    def running(self, timeout: float = 300.0) -> Iterator["Stack"]:
+        """Started and ready inside the block, stopped after it (also when start-up fails)."""
+        self.start()
+        try:
+            self.wait_ready(timeout=timeout)
+            yield self
+        finally:
+            self.stop()
 
     def wait(self) -> int:
         """Block while every process runs; returns the exit code of the first to stop."""

@@ -57,12 +57,8 @@ def widget_stack(model: Path, widget_content: Path, tmp_path_factory) -> Iterato
         model=model, ports=test_ports(27005, 27055, 28580), var_dir=tmp_path_factory.mktemp("widget-var"),
         log_dir=ARTIFACTS / "browser-logs", extra_env={"WELCOMEBOT_CONTENT_DIR": str(widget_content)},
     )
-    running.start()
-    try:
-        running.wait_ready(timeout=300)
+    with running.running():
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -39,12 +39,8 @@ def stack(model: Path, e2e_content: Path, tmp_path_factory):
         # TELEGRAM_TOKEN emptied: a developer's own token must not put this stack on Telegram.
         extra_env={"WELCOMEBOT_CONTENT_DIR": str(e2e_content), "TELEGRAM_TOKEN": ""},
     )
-    running.start()
-    try:
-        running.wait_ready(timeout=300)
+    with running.running():
         yield running
-    finally:
-        running.stop()
 
 
 class RestClient:

@@ -37,12 +37,8 @@ def staff(model: Path, tmp_path_factory):
         model=model, ports=shared.test_ports(26005, 26055, 29080), var_dir=base / "var", log_dir=ARTIFACTS / "e2e-staff-logs",
         extra_env={"WELCOMEBOT_CONTENT_DIR": str(content)},
     )
-    running.start()
-    try:
-        running.wait_ready(timeout=300)
+    with running.running():
         yield running, RestClient(running.ports.gateway), content, base / "var" / "stats.sqlite3"
-    finally:
-        running.stop()
 
 
 # -- hot reload under load ------------------------------------------------------------------------
