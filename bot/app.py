@@ -13,6 +13,7 @@ from welcomebot import settings
 from welcomebot.content import ContentStore
 from welcomebot.i18n import supported_languages
 
+from . import handover
 from .channels import rest, telegram, widget
 from .conversation import Assistant
 from .keys import ASSISTANT, CONFIG
@@ -79,6 +80,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app.router.add_get("/health", health)
     for channel in CHANNELS:
         channel.setup(app)
+    handover.setup(app)  # after the channels: its staff desk uses the Telegram channel's bot
 
     async def close(_: web.Application) -> None:
         await assistant.rasa.close()

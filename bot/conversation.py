@@ -16,6 +16,7 @@ from welcomebot.content import ContentStore
 from welcomebot.i18n import supported_languages, translator
 from welcomebot.language import EXPLICIT, choose_language
 
+from .handover import hook as handover_hook
 from .incoming import clean_message
 from .outbound import Outbound
 from .rasa_client import RasaClient, RasaUnavailable
@@ -43,6 +44,7 @@ class Assistant:
         self.rasa, self.state, self.content = rasa, state, content
         self.outbound = outbound or Outbound()
         self._tracker_engine = sqlalchemy.create_engine(tracker_store_url) if tracker_store_url else None
+        self.handovers = None  # a bot.handover.Handovers, set by bot.handover.setup (SPEC §7)
 
     async def handle(self, message: IncomingMessage) -> list[dict[str, Any]]:
         supported = supported_languages()
@@ -64,11 +66,19 @@ class Assistant:
         state.language, state.language_source = choice.code, choice.source
         state.channel = message.channel
         metadata = {"language": choice.code, "language_source": choice.source, "channel": message.channel}
+        if self.handovers is not None:  # while a Lotse has the conversation, Rasa does not answer
+            text = handover_hook.command(text)
+            diverted = await handover_hook.divert(self.handovers, message.sender_id, text, getattr(message, "message_id", None))
+            if diverted is not None:
+                self.state.save(state)
+                return diverted
         try:
             replies = await self.rasa.send(message.sender_id, text or "/help", metadata)
         except RasaUnavailable as error:
             log.error("no Rasa server answered for %s: %s", pseudonym(message.sender_id), error)
             return [_text(message.sender_id, self._unavailable_text(choice.code))]
+        if self.handovers is not None:
+            replies = await handover_hook.act_on(self.handovers, message.sender_id, message.channel, choice.code, replies)
         for reply in replies:
             chosen = ((reply.get("custom") or {}).get("welcomebot") or {}).get("language")
             if chosen in supported:
@@ -84,6 +94,8 @@ class Assistant:
     async def erase(self, sender_id: str) -> None:
         """`/delete` (SPEC §8): the gateway's state and Rasa's tracker of this conversation."""
         self.state.erase(sender_id)
+        if self.handovers is not None:
+            await self.handovers.erase(sender_id)
         if self._tracker_engine is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._erase_tracker, sender_id)
         log.info("erased conversation %s", pseudonym(sender_id))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from .loader import read_district, read_first_steps, read_offer
-from .model import ContentSnapshot, Problem
+from .loader import read_district, read_first_steps, read_lotse, read_offer
+from .model import ContentSnapshot, Lotse, Problem
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class ContentStore:
 
     def _content_files(self) -> list[Path]:
         files = [self.root / "district.yml", self.root / "first_steps.yml"]
-        for folder in ("offers", "events"):
+        for folder in ("offers", "events", "lotsen"):
             directory = self.root / folder
             if directory.is_dir():
                 files += sorted(p for p in directory.iterdir() if p.suffix in (".yml", ".yaml") and not p.name.startswith("."))
@@ -79,8 +79,13 @@ class ContentStore:
                 return self._snapshot
             raise ContentError("; ".join(map(str, problems)) or f"{district_path} is missing")
         towns = {m.id for m in district.municipalities}
-        offers, events = {}, {}
+        offers, events, lotsen = {}, {}, {}
         for path in files[2:]:
+            if path.parent.name == "lotsen":
+                lotse = self._read(path, lambda p, label: read_lotse(p, self.languages, towns, label))
+                if lotse is not None:
+                    lotsen[lotse.id] = lotse
+                continue
             is_event = path.parent.name == "events"
             item = self._read(path, lambda p, label, e=is_event: read_offer(p, self.languages, towns, e, label))
             if item is not None:
@@ -89,12 +94,12 @@ class ContentStore:
         live = {p for p in files}
         for gone in set(self._files) - live:
             del self._files[gone]
-        problems = tuple(p for state in self._files.values() for p in state.problems)
+        problems = tuple(p for state in self._files.values() for p in state.problems) + _shared_telegram_ids(lotsen)
         version = hashlib.sha1(repr(self._signature).encode()).hexdigest()[:12]
         for problem in problems:
             if problem.severity == "error":
                 log.error("content: %s (the last good version keeps serving)", problem)
-        return ContentSnapshot(district, offers, events, first_steps, problems, version)
+        return ContentSnapshot(district, offers, events, first_steps, problems, version, lotsen)
 
     def _read(self, path: Path, reader: Callable[[Path, str], tuple[Any, list[Problem]]]) -> Any:
         signature = _stat(path)
@@ -126,6 +131,18 @@ class ContentStore:
             "events": len(snapshot.events),
             "errors": errors,
         }
+
+
+def _shared_telegram_ids(lotsen: dict[str, Lotse]) -> tuple[Problem, ...]:
+    """Two files with one Telegram id: the staff group could not tell who acts."""
+    seen: dict[int, Lotse] = {}
+    problems = []
+    for lotse in sorted(lotsen.values(), key=lambda l: l.id):
+        first = seen.setdefault(lotse.telegram_user_id, lotse)
+        if first is not lotse:
+            problems.append(Problem(str(lotse.source), None, "telegram_user_id",
+                                    f"the Telegram user id {lotse.telegram_user_id} is also used by '{first.id}'.", "warning"))
+    return tuple(problems)
 
 
 def _stat(path: Path) -> tuple[int, int]:
