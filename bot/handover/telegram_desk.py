@@ -136,23 +136,25 @@ class TelegramDesk:
 
     def _summary_text(self, summary: Summary) -> str:
         _, h = self._, html.escape
-        lines = [f"🙋 <b>{h(_('A newcomer would like to talk to a Lotse'))}</b> (#{summary.handover.short_ref})",
-                 f"🗣 {h(_('Language'))}: {h(summary.language_name)}"]
-        lines.append(f"📍 {h(_('Town'))}: {h(summary.municipality_name or _('not given'))}")
+        # Labels first: gettext extraction does not look inside f-strings.
+        heading, language, town, topic = _("A newcomer would like to talk to a Lotse"), _("Language"), _("Town"), _("Topic")
+        where = summary.municipality_name or _("not given")
+        lines = [f"🙋 <b>{h(heading)}</b> (#{summary.handover.short_ref})",
+                 f"🗣 {h(language)}: {h(summary.language_name)}",
+                 f"📍 {h(town)}: {h(where)}"]
         if summary.topic_label:
-            lines.append(f"📋 {h(_('Topic'))}: {h(summary.topic_label)}")
+            lines.append(f"📋 {h(topic)}: {h(summary.topic_label)}")
         if summary.left_for_later:
             lines.append("⏳ " + h(_("Nobody was available when they asked; their messages follow.")))
         if summary.recent:
-            lines.append("")
-            lines.append(f"<b>{h(_('Last messages'))}</b>")
+            lines += ["", "<b>" + h(_("Last messages")) + "</b>"]
+            newcomer, bot = _("Newcomer"), _("Bot")
             for message in summary.recent:
-                who = _("Newcomer") if message.get("from") == "newcomer" else _("Bot")
-                lines.append(f"<i>{h(who)}:</i> {h(message.get('text', ''))[:500]}")
+                who = newcomer if message.get("from") == "newcomer" else bot
+                lines.append(f"<i>{h(who)}:</i> {h(message.get('text', '')[:500])}")
         if summary.asked:
             mentions = ", ".join(f'<a href="tg://user?id={l.telegram_user_id}">{h(l.name)}</a>' for l in summary.asked)
-            lines.append("")
-            lines.append(h(_("Asked: %(names)s", names="\x00")).replace("\x00", mentions))
+            lines += ["", h(_("Asked: %(names)s", names="\x00")).replace("\x00", mentions)]
         return "\n".join(lines)
 
     async def _send(self, handover: Handover, text: str) -> None:
