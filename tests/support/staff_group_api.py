@@ -102,6 +102,10 @@ class StaffGroupApi:
             self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
             ready.set()
             self._loop.run_forever()
+            leftover = asyncio.all_tasks(self._loop)  # long polls still open at stop
+            for task in leftover:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
             self._loop.close()
 
         self._thread = threading.Thread(target=run, name="staff-group-api", daemon=True)
