@@ -12,11 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-import yaml
 from babel import negotiate_locale
 
-from . import settings
 from .normalize import normalize, script_of
+from .vocabulary import german_terms
 
 EXPLICIT, DETECTED, CONVERSATION, CLIENT, DEFAULT = "explicit", "detected", "conversation", "client", "default"
 
@@ -40,20 +39,6 @@ def _is_arabizi_word(token: str) -> bool:
 class LanguageChoice:
     code: str
     source: str  # one of EXPLICIT, DETECTED, CONVERSATION, CLIENT, DEFAULT
-
-
-@functools.lru_cache(maxsize=1)
-def german_terms() -> frozenset[str]:
-    """Normalised German office words (and their spellings) from the NLU vocabulary."""
-    path = settings.nlu_dir() / "vocabulary" / "german_terms.yml"
-    if not path.exists():
-        return frozenset()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    words: set[str] = set()
-    for spellings in (data.get("terms") or {}).values():
-        for spelling in spellings:
-            words.update(normalize(str(spelling)).split())
-    return frozenset(words)
 
 
 class LanguageDetector:
