@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from welcomebot import settings
 
 from .service import BACK_TO_BOT, Handovers
 from .store import HandoverStore
+
+log = logging.getLogger(__name__)
 
 HANDOVERS: web.AppKey = web.AppKey("handovers", Handovers)
 
@@ -54,6 +57,7 @@ def setup(app: web.Application) -> None:
     handovers = Handovers(HandoverStore(store_url()), assistant.content, assistant.outbound, back_to_bot)
     assistant.handovers = handovers
     app[HANDOVERS] = handovers
+    install_telegram_desk(app, handovers)
 
     async def background(_: web.Application):
         task = asyncio.create_task(handovers.run_forever(retry_interval()))
@@ -64,3 +68,29 @@ def setup(app: web.Application) -> None:
         handovers.store.close()
 
     app.cleanup_ctx.append(background)
+
+
+def install_telegram_desk(app: web.Application, handovers: Handovers) -> None:
+    """The staff group runs on the Telegram channel's bot (one token). Without LOTSE_GROUP_ID or
+    without Telegram, handovers still start and wait; `welcomebot handovers` shows them."""
+    group = os.environ.get("LOTSE_GROUP_ID", "").strip()
+    if not group:
+        log.info("Lotse handover: no staff group (set LOTSE_GROUP_ID to the Telegram supergroup's id)")
+        return
+    try:
+        group_id = int(group)
+    except ValueError:
+        log.error("Lotse handover: LOTSE_GROUP_ID=%r is not a Telegram chat id (a number like -1001234567890)", group)
+        return
+    try:
+        from ..channels.telegram import TELEGRAM
+    except ImportError:  # a gateway built without the Telegram channel
+        TELEGRAM = None
+    channel = app.get(TELEGRAM) if TELEGRAM is not None else None
+    if channel is None:
+        log.error("Lotse handover: LOTSE_GROUP_ID is set, but Telegram is off; set TELEGRAM_TOKEN too")
+        return
+    from .telegram_desk import TelegramDesk
+
+    TelegramDesk(channel.application, group_id, handovers).install()
+    log.info("Lotse handover: staff group %d", group_id)

@@ -28,6 +28,8 @@ from .service import Handovers
 log = logging.getLogger(__name__)
 
 TAKE = "lotse_take:"
+# The Bot API failed, the network did, or the bot is not started yet (PTB raises RuntimeError).
+UNREACHABLE = (TelegramError, OSError, RuntimeError)
 HANDLER_GROUP = -10  # before the Telegram channel's handlers (group 0)
 TOPIC_NAME_MAX = 128  # Telegram's limit for a forum topic's name
 
@@ -58,7 +60,7 @@ class TelegramDesk:
                 self.group_id, self._summary_text(summary), message_thread_id=topic.message_thread_id, parse_mode="HTML",
                 reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("🙋 " + _("Take over"), callback_data=TAKE + handover.id)]]),
             )
-        except TelegramError as error:
+        except UNREACHABLE as error:
             raise DeliveryFailed(f"staff group: {error}") from error
         return topic.message_thread_id
 
@@ -77,13 +79,13 @@ class TelegramDesk:
         await self._send(handover, "🔚 " + html.escape(text))
         try:
             await self.application.bot.close_forum_topic(self.group_id, handover.topic_id)
-        except TelegramError as error:
+        except UNREACHABLE as error:
             log.warning("closing topic of handover %s failed: %s", handover.short_ref, error)
 
     async def erase(self, handover: Handover) -> None:
         try:
             await self.application.bot.delete_forum_topic(self.group_id, handover.topic_id)
-        except TelegramError as error:
+        except UNREACHABLE as error:
             log.warning("deleting topic of handover %s failed: %s", handover.short_ref, error)
 
     # -- what Lotsen do ---------------------------------------------------------------------
@@ -100,7 +102,7 @@ class TelegramDesk:
         taken = "\n\n✅ " + html.escape(self._("Taken over by %(name)s", name=outcome.lotse.name))
         try:
             await query.edit_message_text(query.message.text_html + taken, parse_mode="HTML", reply_markup=None)
-        except TelegramError as error:
+        except UNREACHABLE as error:
             log.warning("showing who took handover %s failed: %s", outcome.handover.short_ref, error)
         raise ApplicationHandlerStop
 
@@ -160,11 +162,11 @@ class TelegramDesk:
     async def _send(self, handover: Handover, text: str) -> None:
         try:
             await self.application.bot.send_message(self.group_id, text, message_thread_id=handover.topic_id, parse_mode="HTML")
-        except TelegramError as error:
+        except UNREACHABLE as error:
             raise DeliveryFailed(f"staff group: {error}") from error
 
     async def _reply(self, message: Any, text: str) -> None:
         try:
             await message.reply_text(text)
-        except TelegramError as error:
+        except UNREACHABLE as error:
             log.warning("reply in the staff group failed: %s", error)
