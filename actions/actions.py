@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from welcomebot.content import CATEGORIES, category_of_intent
 from welcomebot.i18n import N_, Translator, name_in, own_name, supported_languages, translator
+from welcomebot.stats.record import record_fallback, record_feedback, record_question
 
 from .context import ALL_TOWNS, Context, build_context, retention_days
 from .render import render_offer, topic_label
@@ -30,6 +31,9 @@ class Reply:
         self.dispatcher, self.ctx = dispatcher, ctx
         self.language = ctx.language  # kept in a slot so that direct Rasa clients keep it too
         self._slots: list[dict[str, Any]] = []
+        # The intent this turn is counted under in the statistics; None: not counted (a topic
+        # question is counted when it is answered, i.e. after the town question, with the town).
+        self.counted_intent: Optional[str] = ctx.intent or None
 
     def say(self, text: str, buttons: Optional[list[dict[str, str]]] = None) -> None:
         self.dispatcher.utter_message(text=text, buttons=buttons or [])
@@ -52,6 +56,14 @@ def topics_button(_: Translator) -> dict[str, str]:
 
 def person_button(_: Translator) -> dict[str, str]:
     return {"title": "🙋 " + _("Talk to a person"), "payload": "/request_lotse"}
+
+
+def feedback_buttons(_: Translator) -> list[dict[str, str]]:
+    """Thumbs up/down under a topic answer; the payload reaches Rasa as intent `feedback`."""
+    return [
+        {"title": "👍 " + _("Helpful"), "payload": "/feedback" + json.dumps({"feedback": "up"})},
+        {"title": "👎 " + _("Not helpful"), "payload": "/feedback" + json.dumps({"feedback": "down"})},
+    ]
 
 
 def menu_buttons(ctx: Context) -> list[dict[str, str]]:
@@ -98,6 +110,9 @@ class WelcomeAction(Action, abc.ABC):
         ctx = build_context(tracker)
         reply = Reply(dispatcher, ctx)
         self.respond(reply, tracker)
+        if reply.counted_intent:
+            # Every answered turn passes here exactly once: the one place that counts questions.
+            record_question(ctx.now.date(), reply.language, ctx.municipality, reply.counted_intent)
         return reply.events
 
     @abc.abstractmethod
@@ -124,8 +139,11 @@ class ActionAnswerTopic(WelcomeAction):
                 and ctx.content.category_is_local(category, ctx.now)):
             reply.say(ctx._("Which town do you live in? Then I can show you the offers near you."), town_buttons(ctx))
             reply.set("pending_topic", category)
+            reply.counted_intent = None
             return
         reply.set("pending_topic", None)
+        reply.counted_intent = f"ask_{category}"
+        reply.set("answered_topic", category)  # what a thumbs up/down that follows rates
         self._offers(reply, category)
 
     def _checklist(self, reply: Reply) -> None:
@@ -145,7 +163,8 @@ class ActionAnswerTopic(WelcomeAction):
         town = ctx.town_name()
         heading = topic_label(category, _) + (f" — {town}" if town else "")
         if not offers:
-            reply.say(heading + "\n" + _("I have no offer on this topic for your town yet. The integration office can help you:") + "\n" + office_text(ctx))
+            reply.say(heading + "\n" + _("I have no offer on this topic for your town yet. The integration office can help you:") + "\n" + office_text(ctx),
+                      feedback_buttons(_))
             return
         shown = offers[:MAX_OFFERS]
         reply.say(heading + "\n" + _.plural("I found %(n)d offer:", "I found %(n)d offers:", len(offers)))
@@ -163,7 +182,7 @@ class ActionAnswerTopic(WelcomeAction):
                                "There are %(n)d more offers. Ask me about something more specific, or contact the integration office.",
                                len(offers) - len(shown)))
         reply.data({"offers": [_offer_data(o, ctx) for o in shown], "topic": category})
-        reply.say(_("Can I help you with anything else?"), [topics_button(_), person_button(_)])
+        reply.say(_("Can I help you with anything else?"), [*feedback_buttons(_), topics_button(_), person_button(_)])
 
     def _town_noted(self, reply: Reply) -> None:
         ctx = reply.ctx
@@ -343,7 +362,7 @@ class ActionPrivacy(WelcomeAction):
         reply.say(_.plural("I do not ask for your name or phone number. Your messages are kept for %(n)d day so that the conversation can continue, then they are deleted automatically.",
                            "I do not ask for your name or phone number. Your messages are kept for %(n)d days so that the conversation can continue, then they are deleted automatically.",
                            retention_days())
-                  + "\n" + _("Statistics only count questions; they never contain your messages. Write /delete to erase your conversation now."))
+                  + "\n" + _("Statistics count questions, never who asked. Questions I could not answer are kept for the staff without numbers, e-mail addresses or names, and deleted after the same time. Write /delete to erase your conversation now."))
 
 
 class ActionOutOfScope(WelcomeAction):
@@ -354,6 +373,7 @@ class ActionOutOfScope(WelcomeAction):
         ctx = reply.ctx
         reply.say(ctx._("I can only help with questions about living in %(district)s, for example courses, offices, work or health.",
                         district=ctx.content.district.name.text(ctx.language)), menu_buttons(ctx))
+        keep_unanswered(reply, tracker)
 
 
 class ActionFallback(WelcomeAction):
@@ -364,13 +384,15 @@ class ActionFallback(WelcomeAction):
         return "action_fallback"
 
     def respond(self, reply: Reply, tracker: Tracker) -> None:
-        _ = reply.ctx._
+        ctx = reply.ctx
+        reply.counted_intent = "nlu_fallback"
+        keep_unanswered(reply, tracker)
         if "action_fallback" in previous_turn_actions(tracker):
-            reply.say(_("I still did not understand you, sorry. Would you like to talk to a person? A volunteer Lotse can help you."),
-                      [person_button(_), topics_button(_)])
+            reply.say(ctx._("I still did not understand you, sorry. Would you like to talk to a person? A volunteer Lotse can help you."),
+                      [person_button(ctx._), topics_button(ctx._)])
             return
-        reply.say(_("Sorry, I am not sure I understood you. Please choose a topic, write your question in other words, or talk to a person."),
-                  menu_buttons(reply.ctx))
+        reply.say(ctx._("Sorry, I am not sure I understood you. Please choose a topic, write your question in other words, or talk to a person."),
+                  menu_buttons(ctx))
 
 
 def previous_turn_actions(tracker: Tracker) -> list[str]:
@@ -384,3 +406,29 @@ def previous_turn_actions(tracker: Tracker) -> list[str]:
         elif event.get("event") == "action" and users == 1 and event.get("name") != "action_listen":
             names.append(event.get("name"))
     return names
+
+
+def keep_unanswered(reply: Reply, tracker: Tracker) -> None:
+    """What the bot could not answer (a fallback, or out of scope) is kept for staff, scrubbed."""
+    ctx = reply.ctx
+    text = tracker.latest_message.get("text") or ""
+    if text and not text.startswith("/"):  # a button payload is not a question
+        record_fallback(ctx.now.date(), ctx.language, ctx.municipality, text, ctx.content, retention_days())
+
+
+class ActionFeedback(WelcomeAction):
+    """👍/👎 under a topic answer: counted for the topic and language of the answer it rates."""
+
+    def name(self) -> str:
+        return "action_feedback"
+
+    def respond(self, reply: Reply, tracker: Tracker) -> None:
+        ctx = reply.ctx
+        reply.counted_intent = None  # a rating, not a question
+        rating = ctx.entity("feedback")
+        topic = tracker.get_slot("answered_topic")
+        if rating in ("up", "down") and topic in CATEGORIES:
+            rated_language = tracker.get_slot("language") or ctx.language
+            record_feedback(ctx.now.date(), rated_language, f"ask_{topic}", rating)
+            reply.set("answered_topic", None)  # one rating per answer
+        reply.say(ctx._("Thank you for your feedback! Can I help you with anything else?"), [topics_button(ctx._)])

@@ -84,6 +84,25 @@ async def scenario(url: str, conversations: int, count: int, think: float, tag: 
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(stack: Stack) -> dict[str, float]:
+    return {name: cpu_seconds(process.pid) for name, process in stack.processes.items()}
+
+
+async def measured(stack: Stack, url: str, conversations: int, count: int, think: float, tag: str) -> dict:
+    """One scenario, with the CPU each process of the stack spent per message: what bounds it."""
+    before = cpu_snapshot(stack)
+    row = await scenario(url, conversations, count, think, tag, 1)
+    after = cpu_snapshot(stack)
+    row["cpu_ms_per_msg"] = {name: round(1000 * (after[name] - before[name]) / max(1, row["messages"]), 1) for name in after}
+    return row
+
+
 async def measure(stack: Stack, count: int, think: float) -> list[dict]:
     rasa = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook"
     gateway = f"http://127.0.0.1:{stack.ports.gateway}/webhooks/rest/webhook"
@@ -93,8 +112,8 @@ async def measure(stack: Stack, count: int, think: float) -> list[dict]:
         # Alternate the two paths so that both see the same machine state.
         # One conversation gets as many messages as ten, so that its percentiles mean something.
         messages = count * 10 // conversations
-        direct = await scenario(rasa, conversations, messages, think, "rasa", 1)
-        through = await scenario(gateway, conversations, messages, think, "gateway", 1)
+        direct = await measured(stack, rasa, conversations, messages, think, "rasa")
+        through = await measured(stack, gateway, conversations, messages, think, "gateway")
         rows.append({"path": "rasa", **direct})
         rows.append({"path": "gateway", **through,
                      "p95_added_pct": round(100 * (through["p95_ms"] - direct["p95_ms"]) / direct["p95_ms"], 1)})
@@ -120,11 +139,15 @@ def main() -> None:
             stack.stop()
     mode = f"think time {args.think:.1f} s" if args.think else "closed loop (no think time)"
     print(f"\nLatency per message, {mode}, {os.cpu_count()} cores")
-    print(f"{'path':<8} {'conv':>4} {'msgs':>5} {'err':>4} {'msg/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'gateway adds (p95)':>19}")
+    names = list(rows[0]["cpu_ms_per_msg"])
+    cpu_header = " ".join(f"{'cpu ' + n:>13}" for n in names)
+    print(f"{'path':<8} {'conv':>4} {'msgs':>5} {'err':>4} {'msg/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'gateway adds (p95)':>19} {cpu_header}")
     for row in rows:
         added = f"{row['p95_added_pct']:+.1f}%" if "p95_added_pct" in row else ""
+        cpu = " ".join(f"{row['cpu_ms_per_msg'][n]:>10} ms" for n in names)
         print(f"{row['path']:<8} {row['conversations']:>4} {row['messages']:>5} {row['errors']:>4} {row['msg_per_s']:>6} "
-              f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7} {added:>19}")
+              f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7} {added:>19} {cpu}")
+    print("cpu <process>: CPU time that process spent per message (all cores); the busiest one bounds throughput.")
     if args.json:
         args.json.write_text(json.dumps({"mode": mode, "rows": rows}, indent=2))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import sqlalchemy
 
@@ -43,6 +43,7 @@ class Assistant:
     ) -> None:
         self.rasa, self.state, self.content = rasa, state, content
         self.outbound = outbound or Outbound()
+        self.erase_hooks: list[Callable[[str], None]] = []  # channels' own stores of a conversation
         self._tracker_engine = sqlalchemy.create_engine(tracker_store_url) if tracker_store_url else None
         self.handovers = None  # a bot.handover.Handovers, set by bot.handover.setup (SPEC §7)
 
@@ -96,6 +97,8 @@ class Assistant:
         self.state.erase(sender_id)
         if self.handovers is not None:
             await self.handovers.erase(sender_id)
+        for erase_also in self.erase_hooks:
+            erase_also(sender_id)
         if self._tracker_engine is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._erase_tracker, sender_id)
         log.info("erased conversation %s", pseudonym(sender_id))

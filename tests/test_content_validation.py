@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from welcomebot.cli import main
 from welcomebot.content import check_content
 
 from .conftest import REQUIRED_LANGUAGES
@@ -122,3 +123,87 @@ def test_unknown_field_is_a_warning_naming_it(content_copy):
     (content_copy / "offers" / "sprachkurs-test.yml").write_text(GOOD_OFFER + "opening_hour: Mo 10:00-12:00\n", encoding="utf-8")
     warnings = [str(p) for p in check_content(content_copy, ("de", "en")) if p.severity == "warning"]
     assert warnings == ["content/offers/sprachkurs-test.yml:20: warning [opening_hour]: 'opening_hour' is not a known field and is ignored (a typo?)."]
+
+
+def all_problems(content: Path, languages=("de", "en")) -> list[str]:
+    return [str(p) for p in check_content(content, languages)]
+
+
+def test_url_without_scheme_is_an_error(content_copy):
+    errors = problems_for(content_copy, GOOD_OFFER.replace("  email: kurse@vhs-auental.de", "  url: www.vhs-auental.de"))
+    assert errors == ["content/offers/sprachkurs-test.yml:17: error [contact.url]: 'www.vhs-auental.de' is not a web address; it must start with https://."]
+
+
+def test_a_date_that_does_not_exist_is_an_error(content_copy):
+    errors = problems_for(content_copy, GOOD_OFFER + "valid_until: 2027-02-30\n")
+    assert errors == ["content/offers/sprachkurs-test.yml:20: error [valid_until]: the date 2027-02-30 does not exist (day is out of range for month)."]
+
+
+def test_the_same_id_as_offer_and_event_is_an_error(content_copy):
+    (content_copy / "offers" / "sprachkurs-test.yml").write_text(GOOD_OFFER, encoding="utf-8")
+    event = GOOD_OFFER.replace("category: integration_course", "category: events").replace(
+        'opening_hours: "Mo-Th 18:00-20:00"\n', "start: 2027-02-18T18:00:00+01:00\nend: 2027-02-18T20:00:00+01:00\n")
+    (content_copy / "events" / "sprachkurs-test.yml").write_text(event, encoding="utf-8")
+    errors = [p for p in all_problems(content_copy) if ": error" in p]
+    assert errors == ["content/events/sprachkurs-test.yml:1: error [id]: the id 'sprachkurs-test' is already used by "
+                      "content/offers/sprachkurs-test.yml; every offer and event needs its own id (and file name)."]
+
+
+def test_a_copy_saved_as_yaml_beside_yml_is_an_error(content_copy):
+    (content_copy / "offers" / "sprachkurs-test.yml").write_text(GOOD_OFFER, encoding="utf-8")
+    (content_copy / "offers" / "sprachkurs-test.yaml").write_text(GOOD_OFFER, encoding="utf-8")
+    errors = [p for p in all_problems(content_copy) if ": error" in p]
+    assert errors == ["content/offers/sprachkurs-test.yml:1: error [id]: the id 'sprachkurs-test' is already used by "
+                      "content/offers/sprachkurs-test.yaml; every offer and event needs its own id (and file name)."]
+
+
+def test_offer_expiring_within_30_days_is_a_warning(content_copy):
+    # Today is pinned to 2026-12-01 (tests/conftest.py).
+    problems_for(content_copy, GOOD_OFFER + "valid_until: 2026-12-20\n")
+    assert "content/offers/sprachkurs-test.yml:20: warning [valid_until]: this expires on 2026-12-20, in 19 days; " \
+           "change 'valid_until' if it continues." in all_problems(content_copy)
+    problems_for(content_copy, GOOD_OFFER + "valid_until: 2027-01-01\n")
+    assert not any("[valid_until]" in p for p in all_problems(content_copy))
+
+
+def test_expired_offer_and_past_event_are_warnings(content_copy):
+    problems_for(content_copy, GOOD_OFFER + "valid_until: 2026-11-30\n")
+    event = GOOD_OFFER.replace("id: sprachkurs-test", "id: infoabend-test").replace("category: integration_course", "category: events").replace(
+        'opening_hours: "Mo-Th 18:00-20:00"\n', "start: 2026-11-18T18:00:00+01:00\nend: 2026-11-18T20:00:00+01:00\n")
+    (content_copy / "events" / "infoabend-test.yml").write_text(event, encoding="utf-8")
+    problems = all_problems(content_copy)
+    assert "content/offers/sprachkurs-test.yml:20: warning [valid_until]: this expired on 2026-11-30 and is no longer shown; " \
+           "change 'valid_until' if it continues, or delete the file." in problems
+    assert "content/events/infoabend-test.yml:19: warning [end]: the event ended on 2026-11-18 and is no longer shown; delete the file." in problems
+
+
+def test_german_text_changed_after_translations_were_confirmed_is_a_warning(content_copy):
+    target = content_copy / "offers" / "sprachkurs-test.yml"
+    target.write_text(GOOD_OFFER, encoding="utf-8")
+    assert main(["content", "translations", "--confirm", "--content-dir", str(content_copy), str(target)]) == 0
+    assert not any("was changed after" in p for p in all_problems(content_copy))
+    target.write_text(GOOD_OFFER.replace("Abends, für Berufstätige.", "Abends und samstags, für Berufstätige."), encoding="utf-8")
+    stale = [p for p in all_problems(content_copy) if "was changed after" in p]
+    assert stale == ["content/offers/sprachkurs-test.yml:9: warning [summary]: the German text of 'summary' was changed after its "
+                     "translations (en) were confirmed; update them, then run: welcomebot content translations --confirm "
+                     "content/offers/sprachkurs-test.yml"]
+    # Spacing only is no change; confirming again clears the warning.
+    assert main(["content", "translations", "--confirm", "--content-dir", str(content_copy), str(target)]) == 0
+    assert not any("was changed after" in p for p in all_problems(content_copy))
+
+
+def test_check_exit_codes_for_ci(content_copy, capsys):
+    (content_copy / "offers" / "sprachkurs-test.yml").write_text(GOOD_OFFER, encoding="utf-8")
+    assert main(["content", "check", "--content-dir", str(content_copy)]) == 0
+    assert main(["content", "check", "--strict", "--content-dir", str(content_copy)]) == 1  # missing translations warn
+    (content_copy / "offers" / "sprachkurs-test.yml").write_text(GOOD_OFFER.replace("category: integration_course", "category: kurse"), encoding="utf-8")
+    assert main(["content", "check", "--content-dir", str(content_copy)]) == 1
+    out = capsys.readouterr().out
+    assert "content/offers/sprachkurs-test.yml:2: error [category]: 'kurse' is not a category" in out
+    assert "1 error(s)" in out
+
+
+def test_shipped_content_has_no_errors():
+    from .conftest import ROOT
+
+    assert [p for p in all_problems(ROOT / "content", REQUIRED_LANGUAGES) if ": error" in p] == []

@@ -1,4 +1,5 @@
-"""The `welcomebot` command (SPEC §6): run, train, chat, content check."""
+"""The `welcomebot` command (SPEC §6): run, train, chat, content check/report/translations/
+import-ics, stats."""
 from __future__ import annotations
 
 import argparse
@@ -58,6 +59,8 @@ def train(force: bool = False, quiet: bool = False) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.channels.telegram.config import telegram_status
+
     from .stack import Ports, Stack
 
     model = train()
@@ -71,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             f"  REST:    POST http://127.0.0.1:{args.gateway_port}/webhooks/rest/webhook\n"
             f"  health:  http://127.0.0.1:{args.gateway_port}/health\n"
             f"  chat:    .venv/bin/welcomebot chat\n"
-            f"Telegram and the web widget are not part of this version. Stop with Ctrl-C.",
+            f"  {telegram_status()}\n"
+            f"The web widget is not part of this version. Stop with Ctrl-C.",
             flush=True,
         )
         return stack.wait()
@@ -92,7 +96,121 @@ def content_check(args: argparse.Namespace) -> int:
     for problem in errors + ([] if args.errors_only else warnings):
         print(problem)
     print(f"{len(errors)} error(s), {len(warnings)} warning(s) in {root}")
-    return 1 if errors else 0
+    # Exit codes for CI: 1 on errors; with --strict also on warnings.
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def _content_root(args: argparse.Namespace) -> Path:
+    return Path(args.content_dir) if args.content_dir else settings.content_dir()
+
+
+def content_report(args: argparse.Namespace) -> int:
+    from .content import ContentError, ContentStore
+    from .content.report import ContentReport, html_report, text_report
+    from .i18n import supported_languages
+
+    root = _content_root(args)
+    try:
+        snapshot = ContentStore(root, supported_languages()).snapshot()
+    except ContentError as error:
+        print(f"welcomebot content report: the content cannot be read: {error}", file=sys.stderr)
+        return 1
+    report = ContentReport.build(snapshot, supported_languages(), settings.now(snapshot.district.timezone))
+    print(text_report(report))
+    if args.html:
+        Path(args.html).write_text(html_report(report), encoding="utf-8")
+        print(f"\nHTML report: {args.html}")
+    return 0
+
+
+def content_translations(args: argparse.Namespace) -> int:
+    from .content.translations import STAMP_FILE, confirm
+
+    root = _content_root(args)
+    if not args.confirm:
+        print("welcomebot content translations: add --confirm to record that the translations of FILE (or of "
+              "every file) match the German text now.", file=sys.stderr)
+        return 2
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        print(f"welcomebot content translations: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    done = confirm(root, [Path(f) for f in args.files])
+    print(f"confirmed the translations of {len(done)} file(s) in {root / STAMP_FILE}")
+    return 0
+
+
+def content_import_ics(args: argparse.Namespace) -> int:
+    from .content.ics import import_calendar, read_calendars
+    from .content.loader import _Reader, parse_yaml
+
+    root = _content_root(args)
+    path = root / "calendars.yml"
+    reader = _Reader(str(path), ())
+    data = parse_yaml(path, reader) if path.is_file() else None
+    if data is None:
+        print(f"welcomebot content import-ics: {path} is missing or broken: " + "; ".join(map(str, reader.problems)), file=sys.stderr)
+        return 1
+    calendars, problems = read_calendars(data, str(path), _town_ids(root))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    failed = 0
+    for calendar in calendars.values():
+        if not calendar.url:
+            continue
+        try:
+            target = import_calendar(calendar, root / "events")
+            print(f"{calendar.id}: imported {calendar.url} into {target}")
+        except (OSError, ValueError) as error:  # the last good file stays in place
+            failed += 1
+            print(f"{calendar.id}: not imported ({error}); the previous file is kept", file=sys.stderr)
+    return 1 if failed or problems else 0
+
+
+def _town_ids(root: Path) -> set[str]:
+    from .content.loader import read_district
+
+    district, _ = read_district(root / "district.yml", ())
+    return {m.id for m in district.municipalities} if district else set()
+
+
+def stats(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .stats import stats_store
+    from .stats.report import Period, StatsReport, html_report, text_report, write_csv
+
+    today = _today()
+    try:
+        end = dt.date.fromisoformat(args.to) if args.to else today
+        start = dt.date.fromisoformat(args.from_) if args.from_ else end - dt.timedelta(days=29)
+    except ValueError as error:
+        print(f"welcomebot stats: dates are written like 2026-12-01 ({error})", file=sys.stderr)
+        return 2
+    if start > end:
+        print("welcomebot stats: --from is after --to", file=sys.stderr)
+        return 2
+    store = stats_store(args.db)
+    store.purge_texts(today, int(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30")))  # SPEC §8, also when nobody asks
+    report = StatsReport.load(store, Period(start, end))
+    print(text_report(report))
+    if args.html:
+        Path(args.html).write_text(html_report(report), encoding="utf-8")
+        print(f"HTML report: {args.html}")
+    if args.csv:
+        write_csv(report, Path(args.csv))
+        print(f"CSV: {args.csv}")
+    return 0
+
+
+def _today():
+    """Today in the district's time zone (WELCOMEBOT_NOW pins it); the machine's date without content."""
+    import datetime as dt
+
+    from .content.loader import read_district
+
+    district, _ = read_district(settings.content_dir() / "district.yml", ())
+    return settings.now(district.timezone).date() if district else dt.date.today()
 
 
 def handovers(args: argparse.Namespace) -> int:
@@ -147,7 +265,28 @@ def main(argv: Optional[list[str]] = None) -> int:
     check_parser = content_commands.add_parser("check", help="validate every content file")
     check_parser.add_argument("--content-dir")
     check_parser.add_argument("--errors-only", action="store_true")
+    check_parser.add_argument("--strict", action="store_true", help="exit code 1 on warnings too")
     check_parser.set_defaults(handler=content_check)
+    report_parser = content_commands.add_parser("report", help="coverage: categories x towns, missing translations, gaps")
+    report_parser.add_argument("--content-dir")
+    report_parser.add_argument("--html", metavar="FILE", help="also write a static HTML page")
+    report_parser.set_defaults(handler=content_report)
+    translations_parser = content_commands.add_parser("translations", help="record that translations match the German text")
+    translations_parser.add_argument("--content-dir")
+    translations_parser.add_argument("--confirm", action="store_true")
+    translations_parser.add_argument("files", nargs="*", metavar="FILE", help="content files (default: all)")
+    translations_parser.set_defaults(handler=content_translations)
+    import_parser = content_commands.add_parser("import-ics", help="fetch the calendars listed in content/calendars.yml")
+    import_parser.add_argument("--content-dir")
+    import_parser.set_defaults(handler=content_import_ics)
+
+    stats_parser = commands.add_parser("stats", help="anonymous statistics of a period (default: the last 30 days)")
+    stats_parser.add_argument("--from", dest="from_", metavar="DATE", help="first day, e.g. 2026-11-01")
+    stats_parser.add_argument("--to", metavar="DATE", help="last day (default: today)")
+    stats_parser.add_argument("--html", metavar="FILE", help="also write a static HTML report with charts")
+    stats_parser.add_argument("--csv", metavar="FILE", help="also write the counts as CSV")
+    stats_parser.add_argument("--db", help="SQLAlchemy URL of the statistics (default: WELCOMEBOT_STATS_DB or var/stats.sqlite3)")
+    stats_parser.set_defaults(handler=stats)
 
     args = parser.parse_args(argv)
     if shutil.which("rasa") is None and args.command in ("run", "train"):

@@ -44,6 +44,7 @@ class Stack:
             "WELCOMEBOT_ACTIONS_HEALTH_URL": f"http://127.0.0.1:{self.ports.actions}",
             "WELCOMEBOT_TRACKER_DB": str(self.var_dir / "tracker.sqlite3"),
             "WELCOMEBOT_STATE_DB": str(self.var_dir / "gateway.sqlite3"),
+            "WELCOMEBOT_STATS_DB": str(self.var_dir / "stats.sqlite3"),
             "WELCOMEBOT_RASA_URLS": f"http://127.0.0.1:{self.ports.rasa}",
             "WELCOMEBOT_GATEWAY_PORT": str(self.ports.gateway),
             "TF_CPP_MIN_LOG_LEVEL": "3",

@@ -36,7 +36,8 @@ def stack(model: Path, e2e_content: Path, tmp_path_factory):
     var = tmp_path_factory.mktemp("var")
     running = Stack(
         model=model, ports=test_ports(25005, 25055, 28080), var_dir=var, log_dir=ARTIFACTS / "e2e-logs",
-        extra_env={"WELCOMEBOT_CONTENT_DIR": str(e2e_content)},
+        # TELEGRAM_TOKEN emptied: a developer's own token must not put this stack on Telegram.
+        extra_env={"WELCOMEBOT_CONTENT_DIR": str(e2e_content), "TELEGRAM_TOKEN": ""},
     )
     running.start()
     try:

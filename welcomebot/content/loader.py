@@ -22,7 +22,7 @@ from .model import (
     AUDIENCES, CATEGORIES, Address, Contact, District, FirstSteps, LocalizedText, Lotse, Municipality,
     OfficeContact, Offer, Problem, Step,
 )
-from .yaml_lines import LineDict, LineList, load_with_lines
+from .yaml_lines import InvalidValue, LineDict, LineList, load_with_lines
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -184,6 +184,9 @@ def parse_yaml(path: Path, reader: _Reader) -> Optional[LineDict]:
         return None
     try:
         data = load_with_lines(text)
+    except InvalidValue as error:
+        reader.error(error.line, error.field, error.message + ".")
+        return None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         problem = getattr(error, "problem", None) or str(error)
@@ -243,14 +246,15 @@ def _offer_from(data: LineDict, stem: str, r: _Reader, municipality_ids: set[str
         start, end = r.moment(data, "start"), r.moment(data, "end")
         if start and end and end <= start:
             r.error(data.line_of("end"), "end", "the event ends before it starts; check 'start' and 'end'.")
-    _unknown_fields(data, r, OFFER_FIELDS | ({"start", "end"} if is_event else set()))
+    ics_uid = r.string(data, "ics_uid", optional=True) if is_event else None
+    _unknown_fields(data, r, OFFER_FIELDS | ({"start", "end", "ics_uid"} if is_event else set()))
     if r.failed:
         return None
     return Offer(
         id=offer_id, category=category, municipalities=municipalities, audience=frozenset(audience),
         provider=provider, title=title, summary=summary, address=address, contact=contact,
         opening_hours=hours, languages_spoken=tuple(spoken), valid_until=valid_until,
-        start=start, end=end, source=source,
+        start=start, end=end, source=source, ics_uid=ics_uid, lines=dict(data.key_lines),
     )
 
 

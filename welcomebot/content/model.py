@@ -89,6 +89,14 @@ class Offer:
     start: Optional[dt.datetime] = None
     end: Optional[dt.datetime] = None
     source: Optional[Path] = field(default=None, compare=False)
+    # An imported event's UID; on a hand-written event, the UID of the imported events it replaces.
+    ics_uid: Optional[str] = field(default=None, compare=False)
+    # Line of each top-level field in its file, for checks made after loading (expiry, duplicates).
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_imported(self) -> bool:
+        return self.source is not None and self.source.suffix == ".ics"
 
     @property
     def is_event(self) -> bool:

@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from .loader import read_district, read_first_steps, read_lotse, read_offer
-from .model import ContentSnapshot, Lotse, Problem
+from .. import settings
+from .ics import Calendar, read_calendars, read_ics
+from .loader import _Reader, parse_yaml, read_district, read_first_steps, read_lotse, read_offer
+from .model import ContentSnapshot, Lotse, Offer, Problem
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class _FileState:
-    signature: tuple[int, int]
+    signature: tuple
     value: Any  # last good parsed object, or None if never good
     problems: list[Problem]
 
@@ -53,11 +55,12 @@ class ContentStore:
         return self._snapshot
 
     def _content_files(self) -> list[Path]:
-        files = [self.root / "district.yml", self.root / "first_steps.yml"]
-        for folder in ("offers", "events", "lotsen"):
+        """district.yml, first_steps.yml, calendars.yml, then offers, events (.yml, .ics) and Lotsen."""
+        files = [self.root / "district.yml", self.root / "first_steps.yml", self.root / "calendars.yml"]
+        for folder, suffixes in (("offers", (".yml", ".yaml")), ("events", (".yml", ".yaml", ".ics")), ("lotsen", (".yml", ".yaml"))):
             directory = self.root / folder
             if directory.is_dir():
-                files += sorted(p for p in directory.iterdir() if p.suffix in (".yml", ".yaml") and not p.name.startswith("."))
+                files += sorted(p for p in directory.iterdir() if p.suffix in suffixes and not p.name.startswith("."))
         return files
 
     def _refresh(self) -> None:
@@ -73,23 +76,33 @@ class ContentStore:
         district_path = files[0]
         district = self._read(district_path, lambda p, label: read_district(p, self.languages, label))
         if district is None:
-            problems = self._files.get(district_path, _FileState((0, 0), None, [])).problems
+            problems = self._files.get(district_path, _FileState(_MISSING, None, [])).problems
             if self._snapshot is not None:
                 log.error("content: district.yml is broken, keeping the last good content: %s", "; ".join(map(str, problems)))
                 return self._snapshot
             raise ContentError("; ".join(map(str, problems)) or f"{district_path} is missing")
         towns = {m.id for m in district.municipalities}
-        offers, events, lotsen = {}, {}, {}
-        for path in files[2:]:
+        calendars = self._read(files[2], lambda p, label: _read_calendars(p, label, towns)) or {}
+        offers, events, imported, lotsen = {}, {}, {}, {}
+        now = settings.now(district.timezone)
+        for path in files[3:]:
             if path.parent.name == "lotsen":
                 lotse = self._read(path, lambda p, label: read_lotse(p, self.languages, towns, label))
                 if lotse is not None:
                     lotsen[lotse.id] = lotse
                 continue
+            if path.suffix == ".ics":
+                calendar = calendars.get(path.stem, Calendar(id=path.stem))
+                # Occurrences depend on the day (horizon) and the calendar's entry, not only the file.
+                found = self._read(path, lambda p, label, c=calendar: read_ics(p, c, district.timezone, now, label),
+                                   extra=(calendar, now.date()))
+                imported.update((e.id, e) for e in found or ())
+                continue
             is_event = path.parent.name == "events"
             item = self._read(path, lambda p, label, e=is_event: read_offer(p, self.languages, towns, e, label))
             if item is not None:
                 (events if is_event else offers)[item.id] = item
+        events = _merge_events(imported, events)
         first_steps = self._read(files[1], lambda p, label: read_first_steps(p, self.languages, label=label))
         live = {p for p in files}
         for gone in set(self._files) - live:
@@ -101,12 +114,12 @@ class ContentStore:
                 log.error("content: %s (the last good version keeps serving)", problem)
         return ContentSnapshot(district, offers, events, first_steps, problems, version, lotsen)
 
-    def _read(self, path: Path, reader: Callable[[Path, str], tuple[Any, list[Problem]]]) -> Any:
-        signature = _stat(path)
+    def _read(self, path: Path, reader: Callable[[Path, str], tuple[Any, list[Problem]]], extra: tuple = ()) -> Any:
+        signature = (*_stat(path), extra)
         state = self._files.get(path)
         if state is not None and state.signature == signature:
             return state.value
-        if signature == (0, 0):
+        if signature[:3] == _MISSING:
             self._files.pop(path, None)
             return None
         value, problems = reader(path, self._label(path))
@@ -145,21 +158,49 @@ def _shared_telegram_ids(lotsen: dict[str, Lotse]) -> tuple[Problem, ...]:
     return tuple(problems)
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def _merge_events(imported: dict[str, Offer], written: dict[str, Offer]) -> dict[str, Offer]:
+    """Imported events beside hand-written ones; a hand-written event replaces the imported
+    event with its id, and every occurrence of the UID it names in `ics_uid`."""
+    replaced = {e.ics_uid for e in written.values() if e.ics_uid}
+    merged = {key: event for key, event in imported.items() if event.ics_uid not in replaced}
+    merged.update(written)
+    return merged
+
+
+def _read_calendars(path: Path, label: str, towns: set[str]) -> tuple[Optional[dict[str, Calendar]], list[Problem]]:
+    reader = _Reader(label, ())
+    data = parse_yaml(path, reader)
+    if data is None:
+        return None, reader.problems
+    return read_calendars(data, label, towns)
+
+
+_MISSING = (0, 0, 0)
+
+
+def _stat(path: Path) -> tuple[int, int, int]:
+    """What tells a changed file: modification time, size and inode (an editor that saves by
+    renaming a new file over the old one changes the inode even within one clock tick)."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        return (0, 0)
-    return (info.st_mtime_ns, info.st_size)
+        return _MISSING
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
 def check_content(root: Path, languages: Sequence[str]) -> list[Problem]:
     """Every problem of every file, for `welcomebot content check` (no last-good masking)."""
     if not (Path(root) / "district.yml").is_file():
         return [Problem(str(Path(root) / "district.yml"), None, None, "the file is missing; it names the district and its towns.")]
+    from .checks import run_checks
+
     store = ContentStore(root, languages)
     try:
-        store.snapshot()
+        snapshot = store.snapshot()
     except ContentError:
-        pass
-    return [p for state in store._files.values() for p in state.problems]
+        snapshot = None
+    problems = [p for state in store._files.values() for p in state.problems]
+    if snapshot is not None:
+        files = store._content_files()
+        problems += run_checks(Path(root), files, snapshot, settings.now(snapshot.district.timezone), store._label)
+    return problems

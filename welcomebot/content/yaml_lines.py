@@ -23,6 +23,14 @@ class LineDict(dict):
         return self.key_lines.get(key, self.line)
 
 
+class InvalidValue(yaml.YAMLError):
+    """A value YAML reads but Python cannot make, e.g. the date 2027-02-30."""
+
+    def __init__(self, field: str, message: str, line: int) -> None:
+        super().__init__(message)
+        self.field, self.message, self.line = field, message, line
+
+
 class LineList(list):
     line: int = 0
 
@@ -49,7 +57,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
             raise yaml.constructor.ConstructorError(
                 None, None, f"the field {key!r} is written twice", key_node.start_mark
             )
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        try:
+            mapping[key] = loader.construct_object(value_node, deep=True)
+        except ValueError as error:  # PyYAML makes dates itself and lets datetime's error through
+            raise InvalidValue(str(key), f"the date {value_node.value} does not exist ({error})", value_node.start_mark.line + 1) from error
         mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
 

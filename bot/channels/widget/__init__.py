@@ -1,8 +1,73 @@
-"""The widget channel (issue "The web widget on the town's website")."""
+"""The web widget channel (SPEC §6): `GET /widget.js` for the town's website, the demo town page
+at `GET /`, and the widget's JSON API with server push. Thin over the one `Assistant`: see api.py.
+"""
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from pathlib import Path
 
 from aiohttp import web
 
+from welcomebot import settings
+
+from ...keys import ASSISTANT, CONFIG
+from .api import CHANNEL, HISTORY, HUB, add_routes, make_deliver
+from .history import SQLiteHistoryStore
+from .push import PushHub
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+PURGE_EVERY_SECONDS = 3600.0
+
+
+def retention_seconds() -> float:
+    """SPEC §8's retention; the same variable the actions tell newcomers about."""
+    return float(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30")) * 86400
+
+
+async def widget_js(request: web.Request) -> web.Response:
+    # Read per request: small, and an edited file is served without a restart.
+    return web.Response(body=(STATIC / "widget.js").read_bytes(), content_type="application/javascript", charset="utf-8",
+                        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    return web.Response(body=(STATIC / "demo.html").read_bytes(), content_type="text/html", charset="utf-8")
+
 
 def setup(app: web.Application) -> None:
-    """Not built yet: the issue adds its routes and its `Outbound` delivery here."""
+    config = app[CONFIG]
+    # The gateway's own SQLite file (as bot.app's state store), in a table of its own.
+    history = SQLiteHistoryStore(Path(config.state_db) if config.state_db else settings.var_dir() / "gateway.sqlite3")
+    hub = PushHub()
+    app[HISTORY], app[HUB] = history, hub
+    assistant = app[ASSISTANT]
+    assistant.outbound.register(CHANNEL, make_deliver(history, hub))
+    assistant.erase_hooks.append(history.erase)  # `/delete` erases what the widget shows, too
+    add_routes(app)
+    app.router.add_get("/widget.js", widget_js)
+    app.router.add_get("/", demo_page)
+
+    async def purge_regularly(_: web.Application):
+        async def loop() -> None:
+            while True:
+                removed = history.purge_older_than(retention_seconds())
+                if removed:
+                    log.info("widget history: %d messages past the retention period removed", removed)
+                await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def end_streams(_: web.Application) -> None:
+        hub.close()  # open event streams end so that shutdown does not wait for them
+
+    app.cleanup_ctx.append(purge_regularly)
+    app.on_shutdown.append(end_streams)
