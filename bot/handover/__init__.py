@@ -33,9 +33,13 @@ HANDOVERS: web.AppKey = web.AppKey("handovers", Handovers)
 
 
 def store_url() -> str:
+    """WELCOMEBOT_HANDOVER_STORE_URL; else the production profile's PostgreSQL; else SQLite."""
     url = os.environ.get("WELCOMEBOT_HANDOVER_STORE_URL")
     if url:
         return url
+    profile = getattr(settings, "profile", None)  # the production stack's profiles, where present
+    if profile is not None and profile() == "production":
+        return settings.postgres_url()
     state_db = os.environ.get("WELCOMEBOT_STATE_DB")
     folder = Path(state_db).parent if state_db else settings.var_dir()
     folder.mkdir(parents=True, exist_ok=True)
