@@ -61,23 +61,33 @@ def postgres_module_url(postgres_server: str) -> str:  # noqa: F811 - the sessio
 
 
 @pytest.fixture(scope="module")
-def lotse_stack(model: Path, e2e_content: Path, bot_api: BotApiServer, store_env, tmp_path_factory):
-    var = tmp_path_factory.mktemp("handover-var")
-    offset = 0 if not store_env else 10  # the two store variants never share ports
+def base_stack(model: Path, e2e_content: Path, bot_api: BotApiServer, tmp_path_factory):
+    """Rasa, actions and a gateway on Telegram with the staff group; the store variants below
+    restart only the gateway."""
     running = Stack(
-        model=model, ports=ports_for(25105 + offset, 25155 + offset, 28180 + offset), var_dir=var, log_dir=ARTIFACTS / "e2e-logs" / "handover",
+        model=model, ports=ports_for(25105, 25155, 28180), var_dir=tmp_path_factory.mktemp("handover-var"),
+        log_dir=ARTIFACTS / "e2e-logs" / "handover",
         extra_env={
             "WELCOMEBOT_CONTENT_DIR": str(e2e_content), "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": bot_api.root_url,
-            "LOTSE_GROUP_ID": str(GROUP), "WELCOMEBOT_HANDOVER_RETRY_SECONDS": "0.5", **store_env,
+            "LOTSE_GROUP_ID": str(GROUP), "WELCOMEBOT_HANDOVER_RETRY_SECONDS": "0.5",
         },
     )
     running.start()
     try:
         running.wait_ready(timeout=300)
-        wait_telegram_running(bot_api)
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def lotse_stack(base_stack: Stack, bot_api: BotApiServer, store_env):
+    base_stack.extra_env.pop("WELCOMEBOT_HANDOVER_STORE_URL", None)
+    base_stack.extra_env.update(store_env)
+    base_stack.restart("gateway")
+    base_stack.wait_ready(timeout=120, names=["gateway"])
+    wait_telegram_running(bot_api)
+    return base_stack
 
 
 def wait_telegram_running(bot_api: BotApiServer) -> None:
