@@ -4,6 +4,7 @@ it exists; otherwise the few steps below (initdb and pg_ctl refuse root: they ru
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ PG_BIN = Path(os.environ.get("WELCOMEBOT_PG_BIN", "/usr/lib/postgresql/15/bin"))
 def postgres_port() -> int:
     from tests.conftest import PORT_OFFSET
 
-    return 25432 + PORT_OFFSET
+    return 25452 + PORT_OFFSET  # not 25432: tests/test_stats_postgres.py starts its own there
 
 
 class _Cluster:
@@ -58,19 +59,24 @@ class _Cluster:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+_running: dict[str, object] = {}  # one cluster per test session, whichever module asks first
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """The URL of a running cluster's database; each test makes its own database in it."""
-    try:
-        from welcomebot.services import PostgresServer  # the production stack's helper
-        server = PostgresServer(postgres_port())
-    except ImportError:
-        server = _Cluster(postgres_port())
-    server.start()
-    try:
-        yield server.url()
-    finally:
-        server.stop()
+    """The URL of a running cluster's database; each test makes its own database in it.
+    Test modules import this fixture, so pytest may set it up once per module: the cluster
+    itself is started once and stopped when the session ends."""
+    if "server" not in _running:
+        try:
+            from welcomebot.services import PostgresServer  # the production stack's helper
+            server = PostgresServer(postgres_port())
+        except ImportError:
+            server = _Cluster(postgres_port())
+        server.start()
+        _running["server"] = server
+        atexit.register(server.stop)
+    yield _running["server"].url()
 
 
 def fresh_database(server_url: str, prefix: str = "handover_") -> str:
