@@ -126,7 +126,17 @@ def print_table(title: str, result: dict) -> None:
               f"{row['fallback_rate']:>8.3f}  {'; '.join(row['confusions'])}")
 
 
+def quiet_rasa() -> None:
+    """Rasa logs every parse at debug level through structlog unless its CLI configured it."""
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
 def main() -> None:
+    quiet_rasa()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=7)

@@ -1,6 +1,7 @@
 """The gateway's HTTP side: the Rasa-compatible REST webhook and `/health` (SPEC §6)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from .conversation import Assistant
 from .keys import ASSISTANT, CONFIG
 from .outbound import Outbound
 from .rasa_client import RasaClient
-from .state import SQLiteStateStore
+from .state import open_state_store
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +32,25 @@ CHANNELS = (rest, telegram, widget)
 class GatewayConfig:
     rasa_urls: list[str] = field(default_factory=lambda: ["http://127.0.0.1:5005"])
     actions_url: str = "http://127.0.0.1:5055"
-    state_db: Optional[str] = None
+    state_db: Optional[str] = None  # a SQLite path or a postgresql:// URL (bot/state.py)
     tracker_store_url: Optional[str] = None
+    rasa_timeout: float = 30.0
 
     @classmethod
     def from_env(cls) -> "GatewayConfig":
-        urls = os.environ.get("WELCOMEBOT_RASA_URLS", "http://127.0.0.1:5005")
-        tracker_db = os.environ.get("WELCOMEBOT_TRACKER_DB")
+        """Embedded profile: SQLite files. Production profile (WELCOMEBOT_PROFILE=production):
+        state and tracker in the PostgreSQL named by POSTGRES_*, unless the URLs are given."""
+        env = os.environ
+        urls = env.get("WELCOMEBOT_RASA_URLS", "http://127.0.0.1:5005")
+        tracker_db = env.get("WELCOMEBOT_TRACKER_DB")
+        production = settings.profile() == "production"
+        database = settings.postgres_url() if production else None
         return cls(
             rasa_urls=[u.strip() for u in urls.split(",") if u.strip()],
-            actions_url=os.environ.get("WELCOMEBOT_ACTIONS_HEALTH_URL", "http://127.0.0.1:5055"),
-            state_db=os.environ.get("WELCOMEBOT_STATE_DB"),
-            tracker_store_url=os.environ.get("WELCOMEBOT_TRACKER_STORE_URL") or (f"sqlite:///{tracker_db}" if tracker_db else None),
+            actions_url=env.get("WELCOMEBOT_ACTIONS_HEALTH_URL", "http://127.0.0.1:5055"),
+            state_db=env.get("WELCOMEBOT_STATE_DB_URL") or database or env.get("WELCOMEBOT_STATE_DB"),
+            tracker_store_url=env.get("WELCOMEBOT_TRACKER_STORE_URL") or database or (f"sqlite:///{tracker_db}" if tracker_db else None),
+            rasa_timeout=float(env.get("WELCOMEBOT_RASA_TIMEOUT", "30")),
         )
 
 
@@ -55,7 +63,7 @@ async def health(request: web.Request) -> web.Response:
         session = await assistant.rasa.session()
         async with session.get(config.actions_url + "/health", timeout=aiohttp.ClientTimeout(total=3)) as response:
             actions["ok"] = response.status == 200
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:  # not the builtin one before 3.11
         actions.update(ok=False, error=str(error) or type(error).__name__)
     try:
         content = assistant.content.health()
@@ -73,8 +81,8 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     config = config or GatewayConfig.from_env()
     app = web.Application(client_max_size=1024 * 1024)
     content = ContentStore(settings.content_dir(), supported_languages())
-    state = SQLiteStateStore(config.state_db or settings.var_dir() / "gateway.sqlite3")
-    assistant = Assistant(RasaClient(config.rasa_urls), state, content, config.tracker_store_url, outbound=Outbound())
+    state = open_state_store(config.state_db or settings.var_dir() / "gateway.sqlite3")
+    assistant = Assistant(RasaClient(config.rasa_urls, timeout=config.rasa_timeout), state, content, config.tracker_store_url, outbound=Outbound())
     app[ASSISTANT] = assistant
     app[CONFIG] = config
     app.router.add_get("/health", health)

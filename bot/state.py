@@ -1,6 +1,7 @@
 """The gateway's own state per conversation (its language), in SQLite by default.
 
-Behind one small interface so that PostgreSQL can replace it in production. Conversation ids
+Behind one small interface; `open_state_store` picks SQLite or PostgreSQL (bot/state_sql.py) by
+location, so several gateway instances can share one state in production. Conversation ids
 are stored as given by the channel (pseudonymous already: random widget ids, Telegram ids are
 hashed by the Telegram adapter); logs use `pseudonym()`.
 """
@@ -12,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Optional, Protocol, Union
 
 
 def pseudonym(sender_id: str) -> str:
@@ -87,3 +88,18 @@ class SQLiteStateStore:
     def purge_older_than(self, seconds: float) -> int:
         with self._db() as db:
             return db.execute("DELETE FROM conversations WHERE updated_at < ?", (time.time() - seconds,)).rowcount
+
+
+def open_state_store(location: Union[str, Path]) -> StateStore:
+    """The store a location names: a `postgresql://` URL (production, shared by every gateway
+    instance) or a SQLite file path / `sqlite:///` URL (the embedded default)."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+        from .state_sql import PostgresStateStore
+
+        return PostgresStateStore(text.replace("postgres://", "postgresql://", 1))
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///"):]
+    elif "://" in text:
+        raise ValueError(f"unsupported gateway state store {text.split('://')[0]!r}: use a SQLite path or a postgresql:// URL")
+    return SQLiteStateStore(Path(text))

@@ -6,7 +6,7 @@ import pytest
 
 from welcomebot.content import ContentStore
 
-from .conftest import REQUIRED_LANGUAGES
+from .conftest import REQUIRED_LANGUAGES, ROOT
 
 
 def test_store_reloads_good_edits_and_keeps_last_good_on_broken_ones(content_copy):
@@ -63,3 +63,49 @@ def test_fast_action_validation_rejects_what_rasa_rejects():
         action._validate_action_result({"events": "not a list"})
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": [{"no_event_name": 1}]})
+
+
+def test_cached_event_lookup_finds_what_rasa_finds():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    original = {cls.type_name: cls for cls in reversed(all_subclasses(Event))}  # first one wins
+    from welcomebot import rasa_speedups
+
+    rasa_speedups.apply()
+    for name, cls in original.items():
+        assert Event.resolve_by_type(name) is cls
+    assert Event.resolve_by_type("no such event", default=Event) is Event
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no such event")
+    slot = Event.from_parameters({"event": "slot", "name": "municipality", "value": "lindenau"})
+    assert slot.key == "municipality" and slot.value == "lindenau"
+
+
+async def test_tracker_read_back_by_column_equals_rasas_own(tmp_path):
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from welcomebot import rasa_speedups
+
+    domain = Domain.load(str(ROOT / "nlu" / "domain.yml"))
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.sqlite3"))
+    original = rasa_speedups.RASA_RETRIEVE
+    tracker = DialogueStateTracker.from_events("someone", [
+        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+        UserUttered("old session", {"name": "greet", "confidence": 1.0}),
+        SessionStarted(), UserUttered("wo deutsch lernen", {"name": "ask_integration_course", "confidence": 0.9}),
+        SlotSet("municipality", "lindenau"), ActionExecuted("action_answer_topic"),
+    ], domain.slots)
+    await store.save(tracker)
+    theirs = [await original(store, "someone", flag) for flag in (False, True)]
+    rasa_speedups.apply()
+    ours = [await store._retrieve("someone", flag) for flag in (False, True)]
+    for a, b in zip(theirs, ours):
+        assert [e.as_dict() for e in a.events] == [e.as_dict() for e in b.events]
+        assert a.current_slot_values() == b.current_slot_values()
+    assert len(ours[1].events) > len(ours[0].events)  # one session vs all sessions
+    assert await store._retrieve("nobody", False) is None

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -46,13 +47,19 @@ def train(force: bool = False, quiet: bool = False) -> Path:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     command = [
         str(Path(sys.executable).parent / "rasa"), "train", "--config", str(nlu / "config.yml"), "--domain", str(nlu / "domain.yml"),
-        "--data", str(nlu / "data"), "--out", str(settings.models_dir()), "--fixed-model-name", MODEL_NAME,
+        "--data", str(nlu / "data"), "--out", "OUT", "--fixed-model-name", MODEL_NAME,
     ]
-    result = subprocess.run(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Train into a private folder and move the finished model into place: a stack that is
+    # loading the model meanwhile never reads a half-written file.
+    with tempfile.TemporaryDirectory(dir=settings.models_dir(), prefix=".training-") as out:
+        command[command.index("OUT")] = out
+        result = subprocess.run(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        trained = Path(out) / target.name
+        if result.returncode != 0 or not trained.exists():
+            print(result.stdout[-4000:], file=sys.stderr)
+            raise SystemExit(f"welcomebot: training failed (exit code {result.returncode})")
+        os.replace(trained, target)
     seconds = time.perf_counter() - started
-    if result.returncode != 0 or not target.exists():
-        print(result.stdout[-4000:], file=sys.stderr)
-        raise SystemExit(f"welcomebot: training failed (exit code {result.returncode})")
     stamp.write_text(fingerprint)
     print(f"welcomebot: trained in {seconds:.1f} s; model {target} is {target.stat().st_size / 1e6:.1f} MB")
     return target
@@ -64,8 +71,12 @@ def run(args: argparse.Namespace) -> int:
     from .stack import Ports, Stack
 
     model = train()
-    stack = Stack(model=model, ports=Ports(args.rasa_port, args.actions_port, args.gateway_port))
-    print("welcomebot: starting Rasa, the action server and the gateway ...", flush=True)
+    # WELCOMEBOT_PROFILE picks the stores (embedded SQLite, or production PostgreSQL + Redis).
+    try:
+        stack = Stack(model=model, ports=Ports(args.rasa_port, args.actions_port, args.gateway_port), replicas=args.replicas)
+    except ValueError as error:
+        raise SystemExit(f"welcomebot: {error}")
+    print(f"welcomebot: starting {args.replicas} Rasa server(s) ({stack.profile} profile), the action server and the gateway ...", flush=True)
     stack.start()
     try:
         stack.wait_ready(timeout=300)
@@ -245,6 +256,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     run_parser.add_argument("--rasa-port", type=int, default=5005)
     run_parser.add_argument("--actions-port", type=int, default=5055)
     run_parser.add_argument("--gateway-port", type=int, default=8080)
+    run_parser.add_argument("--replicas", type=int, default=1, help="Rasa servers on --rasa-port and the ports after it (production profile)")
     run_parser.set_defaults(handler=run)
 
     train_parser = commands.add_parser("train", help="train the model when its data changed")

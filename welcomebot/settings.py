@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Mapping
 from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,37 @@ def var_dir() -> Path:
 
 def models_dir() -> Path:
     return _path("WELCOMEBOT_MODELS_DIR", PROJECT_ROOT / "models")
+
+
+PROFILES = ("embedded", "production")
+
+
+def profile() -> str:
+    """`WELCOMEBOT_PROFILE` picks the stores (SPEC §2): `embedded` (default: SQLite tracker store,
+    in-memory lock, SQLite gateway state) or `production` (PostgreSQL + Redis, several replicas)."""
+    value = os.environ.get("WELCOMEBOT_PROFILE", "embedded").strip().lower() or "embedded"
+    if value not in PROFILES:
+        raise ValueError(f"WELCOMEBOT_PROFILE={value!r}: use one of {', '.join(PROFILES)}")
+    return value
+
+
+def endpoints_file(chosen_profile: str | None = None) -> Path:
+    """The Rasa endpoints file of a profile; hosts and secrets in it come from the environment."""
+    name = "endpoints.yml" if (chosen_profile or profile()) == "embedded" else "endpoints.production.yml"
+    return nlu_dir() / name
+
+
+def postgres_url(env: Mapping[str, str] = os.environ) -> str:
+    """The production PostgreSQL database from the same variables endpoints.production.yml reads."""
+    from urllib.parse import quote
+
+    missing = [v for v in ("POSTGRES_HOST", "POSTGRES_PASSWORD") if not env.get(v)]
+    if missing:
+        raise ValueError(f"the production profile needs {', '.join(missing)} in the environment")
+    user = quote(env.get("POSTGRES_USER", "welcomebot"), safe="")
+    password = quote(env["POSTGRES_PASSWORD"], safe="")
+    return (f"postgresql://{user}:{password}@{env['POSTGRES_HOST']}:{env.get('POSTGRES_PORT', '5432')}"
+            f"/{env.get('POSTGRES_DB', 'welcomebot')}")
 
 
 def now(tz: ZoneInfo) -> dt.datetime:

@@ -1,6 +1,11 @@
-"""The whole stack on one machine (embedded defaults, SPEC §2): Rasa, the action server and the
-gateway as three processes. Used by `welcomebot run` and by the end-to-end tests, so the tests
+"""The whole stack on one machine (SPEC §2): Rasa, the action server and the gateway as
+processes. Used by `welcomebot run`, the end-to-end and topology tests and the benchmarks, so they
 start exactly what a district would run.
+
+Profile `embedded` (default): one Rasa on SQLite with an in-memory lock. Profile `production`:
+`replicas` Rasa servers on ports `rasa`, `rasa + 1`, ... sharing the PostgreSQL tracker store and
+the Redis lock store named by POSTGRES_* / REDIS_* (welcomebot/services.py starts throwaway ones),
+the gateway spreading conversations over them and keeping its own state in PostgreSQL too.
 """
 from __future__ import annotations
 
@@ -35,7 +40,27 @@ class Stack:
     var_dir: Path = field(default_factory=settings.var_dir)
     extra_env: dict[str, str] = field(default_factory=dict)
     log_dir: Optional[Path] = None
+    profile: str = field(default_factory=settings.profile)
+    replicas: int = 1
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    started_at: dict[str, float] = field(default_factory=dict)
+    ready_after: dict[str, float] = field(default_factory=dict)  # seconds from start to answering
+
+    def __post_init__(self) -> None:
+        if self.profile not in settings.PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}: use one of {', '.join(settings.PROFILES)}")
+        if self.replicas > 1 and self.profile != "production":
+            # SQLite and the in-memory lock belong to one process: replicas would corrupt turns.
+            raise ValueError("several Rasa replicas need the production profile (PostgreSQL + Redis)")
+
+    def rasa_names(self) -> list[str]:
+        return ["rasa"] + [f"rasa-{i + 1}" for i in range(1, self.replicas)]
+
+    def rasa_port(self, name: str) -> int:
+        return self.ports.rasa + self.rasa_names().index(name)
+
+    def rasa_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.rasa_port(name)}" for name in self.rasa_names()]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -45,24 +70,32 @@ class Stack:
             "WELCOMEBOT_TRACKER_DB": str(self.var_dir / "tracker.sqlite3"),
             "WELCOMEBOT_STATE_DB": str(self.var_dir / "gateway.sqlite3"),
             "WELCOMEBOT_STATS_DB": str(self.var_dir / "stats.sqlite3"),
-            "WELCOMEBOT_RASA_URLS": f"http://127.0.0.1:{self.ports.rasa}",
+            "WELCOMEBOT_RASA_URLS": ",".join(self.rasa_urls()),
             "WELCOMEBOT_GATEWAY_PORT": str(self.ports.gateway),
+            "WELCOMEBOT_PROFILE": self.profile,
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONUNBUFFERED": "1",
         })
         env.update(self.extra_env)
+        if self.profile == "production":
+            database = settings.postgres_url(env)
+            env.setdefault("WELCOMEBOT_TRACKER_STORE_URL", database)
+            env.setdefault("WELCOMEBOT_STATE_DB_URL", database)
+            # A replica killed mid-turn leaves its ticket in Redis; the next replica waits for it
+            # to expire. Rasa's default of 60 s is longer than the gateway waits for a turn.
+            env.setdefault("TICKET_LOCK_LIFETIME", "10")
         return env
 
     def commands(self) -> dict[str, list[str]]:
         nlu = settings.nlu_dir()
-        return {
-            "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.ports.actions)],
-            "rasa": [
-                str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(nlu / "endpoints.yml"),
-                "--credentials", str(nlu / "credentials.yml"), "--interface", "127.0.0.1", "--port", str(self.ports.rasa),
-            ],
-            "gateway": [sys.executable, "-m", "bot.app"],
-        }
+        commands = {"actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.ports.actions)]}
+        for name in self.rasa_names():
+            commands[name] = [
+                str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(settings.endpoints_file(self.profile)),
+                "--credentials", str(nlu / "credentials.yml"), "--interface", "127.0.0.1", "--port", str(self.rasa_port(name)),
+            ]
+        commands["gateway"] = [sys.executable, "-m", "bot.app"]
+        return commands
 
     def start(self) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +108,8 @@ class Stack:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{name}.log", "ab")
+        self.started_at[name] = time.monotonic()
+        self.ready_after.pop(name, None)
         self.processes[name] = subprocess.Popen(
             command, cwd=settings.PROJECT_ROOT, env=env or self.env(), stdout=output, stderr=subprocess.STDOUT if output else None,
             start_new_session=True,
@@ -85,11 +120,10 @@ class Stack:
         self.start_process(name, self.commands()[name])
 
     def urls(self) -> dict[str, str]:
-        return {
-            "actions": f"http://127.0.0.1:{self.ports.actions}/health",
-            "rasa": f"http://127.0.0.1:{self.ports.rasa}/",
-            "gateway": f"http://127.0.0.1:{self.ports.gateway}/health",
-        }
+        urls = {"actions": f"http://127.0.0.1:{self.ports.actions}/health"}
+        urls.update({name: f"http://127.0.0.1:{self.rasa_port(name)}/" for name in self.rasa_names()})
+        urls["gateway"] = f"http://127.0.0.1:{self.ports.gateway}/health"
+        return urls
 
     def wait_ready(self, timeout: float = 180.0, names: Optional[list[str]] = None) -> None:
         deadline = time.monotonic() + timeout
@@ -101,6 +135,8 @@ class Stack:
                     raise RuntimeError(f"{name} exited with code {process.returncode} while starting")
                 if _answers(url):
                     del pending[name]
+                    if name in self.started_at:
+                        self.ready_after[name] = time.monotonic() - self.started_at[name]
             if pending and time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
             time.sleep(0.3)

@@ -1,0 +1,69 @@
+"""The gateway's conversation state in PostgreSQL (production profile), behind `StateStore`.
+
+Several gateway instances share it, so a newcomer's language and channel are the same whichever
+instance the reverse proxy picks. SQLAlchemy Core (installed with Rasa) with a small connection
+pool; the table is the SQLite store's, created when missing. A later store (the Lotse handover's
+tables) can share `metadata` and the engine.
+"""
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from .state import ConversationState
+
+metadata = sa.MetaData()
+
+conversations = sa.Table(
+    "welcomebot_conversations", metadata,  # prefixed: it lives in the database Rasa's tracker uses
+    sa.Column("sender_id", sa.Text, primary_key=True),
+    sa.Column("language", sa.Text),
+    sa.Column("language_source", sa.Text),
+    sa.Column("updated_at", sa.Float, nullable=False, index=True),
+    sa.Column("channel", sa.Text),
+)
+
+
+def _create_tables(engine: sa.engine.Engine) -> None:
+    try:
+        metadata.create_all(engine)
+    except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
+        # Gateway instances starting together race on PostgreSQL's catalog ("duplicate key value
+        # violates unique constraint pg_type_typname_nsp_index"): fine once the table exists.
+        if not sa.inspect(engine).has_table(conversations.name):
+            raise
+
+
+class PostgresStateStore:
+    def __init__(self, url: str) -> None:
+        # pool_pre_ping: a PostgreSQL restart must not leave the gateway with dead connections.
+        self.engine = sa.create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, future=True)
+        _create_tables(self.engine)
+
+    def load(self, sender_id: str) -> ConversationState:
+        query = sa.select(conversations.c.language, conversations.c.language_source, conversations.c.updated_at,
+                          conversations.c.channel).where(conversations.c.sender_id == sender_id)
+        with self.engine.connect() as db:
+            row = db.execute(query).first()
+        return ConversationState(sender_id, *row) if row else ConversationState(sender_id)
+
+    def save(self, state: ConversationState) -> None:
+        state.updated_at = time.time()
+        values = {"sender_id": state.sender_id, "language": state.language, "language_source": state.language_source,
+                  "updated_at": state.updated_at, "channel": state.channel}
+        statement = insert(conversations).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[conversations.c.sender_id], set_={k: statement.excluded[k] for k in values if k != "sender_id"}
+        )
+        with self.engine.begin() as db:
+            db.execute(statement)
+
+    def erase(self, sender_id: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(conversations.delete().where(conversations.c.sender_id == sender_id))
+
+    def purge_older_than(self, seconds: float) -> int:
+        with self.engine.begin() as db:
+            return db.execute(conversations.delete().where(conversations.c.updated_at < time.time() - seconds)).rowcount
