@@ -292,13 +292,65 @@ class ActionChangeLanguage(WelcomeAction):
 
 
 class ActionRequestLotse(WelcomeAction):
+    """SPEC §7: before anything is shared, the newcomer is told what is shared and with whom."""
+
     def name(self) -> str:
         return "action_request_lotse"
 
     def respond(self, reply: Reply, tracker: Tracker) -> None:
+        _ = reply.ctx._
+        reply.say(_("A volunteer mentor (Lotse) from the district can write with you here, in this chat.")
+                  + "\n" + _("For this, the Lotsen in the district's staff group on Telegram see your language, your town, your topic and your last messages here — not your name, username or phone number. Do you agree?"),
+                  [{"title": "✅ " + _("Yes, connect me with a Lotse"), "payload": "/lotse_consent"},
+                   {"title": _("No, thank you"), "payload": "/deny"}])
+
+
+class ActionLotseConsent(WelcomeAction):
+    """The newcomer agreed: ask the gateway, which keeps the handover's state, to start one.
+    What the Lotsen see first comes from here: town, topic and the last messages."""
+
+    RECENT = 6
+
+    def name(self) -> str:
+        return "action_lotse_consent"
+
+    def respond(self, reply: Reply, tracker: Tracker) -> None:
         ctx = reply.ctx
-        reply.say(ctx._("Volunteer mentors (Lotsen) help newcomers in person. The integration office puts you in touch with a Lotse:")
-                  + "\n" + office_text(ctx))
+        reply.data({"handover": {"municipality": ctx.town_filter, "topic": last_topic(tracker), "recent": recent_messages(tracker, self.RECENT)}})
+
+
+def last_topic(tracker: Tracker) -> Optional[str]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            category = category_of_intent(((event.get("parse_data") or {}).get("intent") or {}).get("name") or "")
+            if category:
+                return category
+    return tracker.get_slot("pending_topic")
+
+
+def recent_messages(tracker: Tracker, limit: int) -> list[dict[str, str]]:
+    """The newcomer's own words and the bot's answers; button taps (payloads) are left out."""
+    found: list[dict[str, str]] = []
+    for event in tracker.events:
+        text = event.get("text")
+        if not text or text.startswith("/"):
+            continue
+        if event.get("event") == "user":
+            found.append({"from": "newcomer", "text": text})
+        elif event.get("event") == "bot":
+            found.append({"from": "bot", "text": text})
+    return found[-limit:]
+
+
+class ActionBackToBot(WelcomeAction):
+    """After a handover (or when the newcomer taps "back to the bot"): greet them back."""
+
+    def name(self) -> str:
+        return "action_back_to_bot"
+
+    def respond(self, reply: Reply, tracker: Tracker) -> None:
+        _ = reply.ctx._
+        reply.say(_("Welcome back! You are talking to the assistant again. What would you like to know?"), menu_buttons(reply.ctx))
 
 
 class ActionPrivacy(WelcomeAction):
@@ -325,17 +377,35 @@ class ActionOutOfScope(WelcomeAction):
 
 
 class ActionFallback(WelcomeAction):
-    """Below the confidence threshold: say so honestly, offer the topics and a person."""
+    """Below the confidence threshold: say so honestly, offer the topics and a person; the
+    second time in a row, offer a person first (SPEC §7)."""
 
     def name(self) -> str:
         return "action_fallback"
 
     def respond(self, reply: Reply, tracker: Tracker) -> None:
         ctx = reply.ctx
-        reply.say(ctx._("Sorry, I am not sure I understood you. Please choose a topic, write your question in other words, or talk to a person."),
-                  menu_buttons(ctx))
         reply.counted_intent = "nlu_fallback"
         keep_unanswered(reply, tracker)
+        if "action_fallback" in previous_turn_actions(tracker):
+            reply.say(ctx._("I still did not understand you, sorry. Would you like to talk to a person? A volunteer Lotse can help you."),
+                      [person_button(ctx._), topics_button(ctx._)])
+            return
+        reply.say(ctx._("Sorry, I am not sure I understood you. Please choose a topic, write your question in other words, or talk to a person."),
+                  menu_buttons(ctx))
+
+
+def previous_turn_actions(tracker: Tracker) -> list[str]:
+    """The actions that answered the newcomer's message before this one."""
+    users, names = 0, []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                break
+        elif event.get("event") == "action" and users == 1 and event.get("name") != "action_listen":
+            names.append(event.get("name"))
+    return names
 
 
 def keep_unanswered(reply: Reply, tracker: Tracker) -> None:

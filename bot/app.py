@@ -5,6 +5,7 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import aiohttp
@@ -14,6 +15,7 @@ from welcomebot import settings
 from welcomebot.content import ContentStore
 from welcomebot.i18n import supported_languages
 
+from . import handover
 from .channels import rest, telegram, widget
 from .conversation import Assistant
 from .keys import ASSISTANT, CONFIG
@@ -34,6 +36,13 @@ class GatewayConfig:
     state_db: Optional[str] = None  # a SQLite path or a postgresql:// URL (bot/state.py)
     tracker_store_url: Optional[str] = None
     rasa_timeout: float = 30.0
+
+    def local_file(self, name: str) -> Path:
+        """A SQLite file of a channel's own (widget history, Telegram buttons): beside the state
+        file when the state is SQLite, else in the var folder — never at a database URL."""
+        if self.state_db and "://" not in str(self.state_db):
+            return Path(self.state_db).parent / name
+        return settings.var_dir() / name
 
     @classmethod
     def from_env(cls) -> "GatewayConfig":
@@ -87,6 +96,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app.router.add_get("/health", health)
     for channel in CHANNELS:
         channel.setup(app)
+    handover.setup(app)  # after the channels: its staff desk uses the Telegram channel's bot
 
     async def close(_: web.Application) -> None:
         await assistant.rasa.close()

@@ -16,6 +16,7 @@ from welcomebot.content import ContentStore
 from welcomebot.i18n import supported_languages, translator
 from welcomebot.language import EXPLICIT, choose_language
 
+from .handover import hook as handover_hook
 from .incoming import clean_message
 from .outbound import Outbound
 from .rasa_client import RasaClient, RasaUnavailable
@@ -44,6 +45,7 @@ class Assistant:
         self.outbound = outbound or Outbound()
         self.erase_hooks: list[Callable[[str], None]] = []  # channels' own stores of a conversation
         self._tracker_engine = sqlalchemy.create_engine(tracker_store_url) if tracker_store_url else None
+        self.handovers = None  # a bot.handover.Handovers, set by bot.handover.setup (SPEC §7)
 
     async def handle(self, message: IncomingMessage) -> list[dict[str, Any]]:
         supported = supported_languages()
@@ -65,11 +67,19 @@ class Assistant:
         state.language, state.language_source = choice.code, choice.source
         state.channel = message.channel
         metadata = {"language": choice.code, "language_source": choice.source, "channel": message.channel}
+        if self.handovers is not None:  # while a Lotse has the conversation, Rasa does not answer
+            text = handover_hook.command(text)
+            diverted = await handover_hook.divert(self.handovers, message.sender_id, text, getattr(message, "message_id", None))
+            if diverted is not None:
+                self.state.save(state)
+                return diverted
         try:
             replies = await self.rasa.send(message.sender_id, text or "/help", metadata)
         except RasaUnavailable as error:
             log.error("no Rasa server answered for %s: %s", pseudonym(message.sender_id), error)
             return [_text(message.sender_id, self._unavailable_text(choice.code))]
+        if self.handovers is not None:
+            replies = await handover_hook.act_on(self.handovers, message.sender_id, message.channel, choice.code, replies)
         for reply in replies:
             chosen = ((reply.get("custom") or {}).get("welcomebot") or {}).get("language")
             if chosen in supported:
@@ -85,6 +95,8 @@ class Assistant:
     async def erase(self, sender_id: str) -> None:
         """`/delete` (SPEC §8): the gateway's state and Rasa's tracker of this conversation."""
         self.state.erase(sender_id)
+        if self.handovers is not None:
+            await self.handovers.erase(sender_id)
         for erase_also in self.erase_hooks:
             erase_also(sender_id)
         if self._tracker_engine is not None:

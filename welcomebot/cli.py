@@ -224,6 +224,24 @@ def _today():
     return settings.now(district.timezone).date() if district else dt.date.today()
 
 
+def handovers(args: argparse.Namespace) -> int:
+    """Open and waiting handovers to a Lotse (SPEC §7), from the gateway's store."""
+    from bot.handover import store_url
+    from bot.handover.report import handover_lines
+    from bot.handover.store import HandoverStore
+
+    from .content import ContentStore
+    from .i18n import supported_languages
+
+    store = HandoverStore(args.store_url or store_url())
+    try:
+        for line in handover_lines(store, ContentStore(settings.content_dir(), supported_languages()).snapshot()):
+            print(line)
+    finally:
+        store.close()
+    return 0
+
+
 def chat(args: argparse.Namespace) -> int:
     from bot.chat import run_chat
 
@@ -249,6 +267,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     chat_parser.add_argument("--url", default="http://127.0.0.1:8080")
     chat_parser.add_argument("--language", help="start in this language (e.g. ar)")
     chat_parser.set_defaults(handler=chat)
+
+    handovers_parser = commands.add_parser("handovers", help="handovers to a Lotse that are queued, waiting or open")
+    handovers_parser.add_argument("--store-url", help="the gateway's handover store (default: WELCOMEBOT_HANDOVER_STORE_URL or var/)")
+    handovers_parser.set_defaults(handler=handovers)
 
     content_parser = commands.add_parser("content", help="content tools for staff")
     content_commands = content_parser.add_subparsers(dest="content_command", required=True)

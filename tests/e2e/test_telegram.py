@@ -270,7 +270,7 @@ def test_commands_map_onto_the_assistant(tg_stack, bot_api):
     newcomer = Newcomer(bot_api, 910004, "de")
     assert newcomer.says("/menu")[0].text == de("I can help you with these topics. Tap one or just write your question:")
     assert newcomer.says("/language")[0].text == de("Which language would you like?")
-    assert newcomer.says("/lotse")[0].text.startswith(de("Volunteer mentors (Lotsen) help newcomers in person. The integration office puts you in touch with a Lotse:"))
+    assert newcomer.says("/lotse")[0].text.startswith(de("A volunteer mentor (Lotse) from the district can write with you here, in this chat."))  # the consent question (SPEC §7)
     assert de("Statistics count questions, never who asked. Questions I could not answer are kept for the staff without numbers, e-mail addresses or names, and deleted after the same time. Write /delete to erase your conversation now.") in newcomer.says("/privacy")[0].text
     assert newcomer.says("/delete")[0].text == de("Your conversation has been deleted. If you write again, we start afresh.")
 

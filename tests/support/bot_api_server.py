@@ -140,6 +140,7 @@ class Bot:
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     chats: dict[int, dict[str, Any]] = field(default_factory=dict)
     topics: dict[int, dict[int, str]] = field(default_factory=dict)  # chat id -> thread id -> name
+    closed_topics: set[tuple[int, int]] = field(default_factory=set)  # (chat id, thread id)
     get_updates_calls: int = 0
 
     def me(self) -> dict[str, Any]:
@@ -162,6 +163,7 @@ class BotApiServer:
         self._runner: Optional[web.AppRunner] = None
         self._ready = threading.Event()
         self._closing = False  # ends open long polls at once when the server stops
+        self.failing_methods: set[str] = set()  # Bot API methods that answer 500 while listed
 
     # --- running -------------------------------------------------------------------------------
 
@@ -221,6 +223,8 @@ class BotApiServer:
         try:
             params = await _params(request)
             handler = getattr(self, "api_" + method, None)
+            if method in self.failing_methods:  # a Telegram outage, for tests of retries
+                raise BadRequest("Internal Server Error: the test made this method fail", 500)
             if method == "getUpdates":  # the one call that waits (long polling)
                 result = await self._get_updates(request.match_info["token"], params)
             elif handler is None:
@@ -348,6 +352,21 @@ class BotApiServer:
         thread = self._next_id()
         bot.topics.setdefault(chat["id"], {})[thread] = name
         return {"message_thread_id": thread, "name": name, "icon_color": int(params.get("icon_color") or 7322096)}
+
+    def api_closeForumTopic(self, bot: Bot, params: dict[str, Any]) -> bool:
+        chat_id, thread = int(params.get("chat_id") or 0), int(params.get("message_thread_id") or 0)
+        if thread not in bot.topics.get(chat_id, {}):
+            raise BadRequest("Bad Request: TOPIC_ID_INVALID")
+        bot.closed_topics.add((chat_id, thread))
+        return True
+
+    def api_deleteForumTopic(self, bot: Bot, params: dict[str, Any]) -> bool:
+        """Removes the topic and every message in it, as Telegram does."""
+        chat_id, thread = int(params.get("chat_id") or 0), int(params.get("message_thread_id") or 0)
+        if bot.topics.get(chat_id, {}).pop(thread, None) is None:
+            raise BadRequest("Bad Request: TOPIC_ID_INVALID")
+        bot.sent = [s for s in bot.sent if (s.chat_id, s.message_thread_id) != (chat_id, thread)]
+        return True
 
     # --- helpers of the bot's side ---------------------------------------------------------------
 

@@ -2,6 +2,6 @@
 (hot reload). Import from here."""
 from .model import (  # noqa: F401
     AUDIENCES, CATEGORIES, Address, Contact, ContentSnapshot, District, FirstSteps, LocalizedText,
-    Municipality, Offer, Problem, Step, category_of_intent,
+    Lotse, Municipality, Offer, Problem, Step, category_of_intent,
 )
 from .store import ContentError, ContentStore, check_content  # noqa: F401

@@ -19,7 +19,7 @@ import yaml
 from babel import Locale, UnknownLocaleError
 
 from .model import (
-    AUDIENCES, CATEGORIES, Address, Contact, District, FirstSteps, LocalizedText, Municipality,
+    AUDIENCES, CATEGORIES, Address, Contact, District, FirstSteps, LocalizedText, Lotse, Municipality,
     OfficeContact, Offer, Problem, Step,
 )
 from .yaml_lines import InvalidValue, LineDict, LineList, load_with_lines
@@ -338,15 +338,15 @@ def _is_phone(phone: str) -> bool:
         return False
 
 
-def _check_opening_hours(hours: str, line: int, r: _Reader) -> None:
+def _check_opening_hours(hours: str, line: int, r: _Reader, field: str = "opening_hours") -> None:
     try:
         opening_hours.OpeningHours(hours)
     except Exception as error:  # the parser raises its own ParserError with a caret diagram
         first = str(error).strip().splitlines()[-1].strip(" =") if str(error).strip() else "syntax error"
-        r.error(line, "opening_hours", f"'{hours}' is not valid opening_hours syntax ({first}); e.g. \"Mo-Fr 08:00-12:00; Th 14:00-18:00\".")
+        r.error(line, field, f"'{hours}' is not valid opening_hours syntax ({first}); e.g. \"Mo-Fr 08:00-12:00; Th 14:00-18:00\".")
         return
     for warning in overriding_rules(hours):
-        r.warning(line, "opening_hours", warning)
+        r.warning(line, field, warning)
 
 
 _DAYS = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
@@ -382,6 +382,54 @@ def _expand_days(spec: str) -> list[str]:
         else:
             days.append(part)
     return days
+
+
+# -- Lotsen ------------------------------------------------------------------------------------
+
+LOTSE_FIELDS = {"id", "name", "telegram_user_id", "languages", "municipalities", "availability"}
+
+
+def read_lotse(path: Path, languages: Sequence[str], municipality_ids: set[str],
+               label: Optional[str] = None) -> tuple[Optional[Lotse], list[Problem]]:
+    """`content/lotsen/<id>.yml`: a volunteer mentor (SPEC §5). Only listed Lotsen may act in
+    the staff group, so a wrong Telegram id is an error, not a warning."""
+    r = _Reader(label or str(path), languages)
+    data = parse_yaml(path, r)
+    if data is None:
+        return None, r.problems
+    lotse_id = r.string(data, "id")
+    if lotse_id is not None:
+        if lotse_id != path.stem:
+            r.error(data.line_of("id"), "id", f"the id '{lotse_id}' must be the file name without .yml ('{path.stem}').")
+        elif not ID_PATTERN.match(lotse_id):
+            r.error(data.line_of("id"), "id", "the id may contain only lower-case letters, digits and hyphens.")
+    name = r.string(data, "name")
+    user_id = _telegram_user_id(data, r)
+    spoken = r.string_list(data, "languages") or []
+    for index, code in enumerate(spoken):
+        if not _is_language_code(code):
+            r.error(_item_line(data, "languages", index), "languages", f"'{code}' is not a language code (use e.g. de, uk, ar).")
+    if not spoken and not r.failed_field("languages"):
+        r.error(data.line_of("languages"), "languages", "list the languages the Lotse speaks, like [de, uk].")
+    municipalities = _municipalities(data, r, municipality_ids)
+    availability = r.string(data, "availability")
+    if availability is not None:
+        _check_opening_hours(availability, data.line_of("availability"), r, "availability")
+    _unknown_fields(data, r, LOTSE_FIELDS)
+    if r.failed:
+        return None, r.problems
+    return Lotse(lotse_id, name, user_id, tuple(spoken), municipalities, availability, path), r.problems
+
+
+def _telegram_user_id(data: LineDict, r: _Reader) -> Optional[int]:
+    value = r.required(data, "telegram_user_id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        r.error(data.line_of("telegram_user_id"), "telegram_user_id",
+                f"'{value}' is not a Telegram user id; it is a positive number like 123456789 (the Lotse can ask @userinfobot).")
+        return None
+    return value
 
 
 # -- district and first steps ---------------------------------------------------------------

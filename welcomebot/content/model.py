@@ -165,6 +165,26 @@ class FirstSteps:
 
 
 @dataclass(frozen=True)
+class Lotse:
+    """A volunteer mentor (SPEC §5, §7) who takes over conversations in the staff group."""
+
+    id: str
+    name: str  # display name shown to the newcomer and in the staff group
+    telegram_user_id: int
+    languages: tuple[str, ...]
+    municipalities: Optional[frozenset[str]]  # None: the whole district
+    availability: str  # opening_hours syntax, in the district's time zone
+    source: Optional[Path] = field(default=None, compare=False)
+
+    def speaks(self, language: str) -> bool:
+        return language in self.languages
+
+    def covers(self, municipality: Optional[str]) -> bool:
+        """A newcomer who did not name a town may be helped by any Lotse."""
+        return municipality is None or self.municipalities is None or municipality in self.municipalities
+
+
+@dataclass(frozen=True)
 class Problem:
     """One mistake in a content file, for staff: file, line, field and a plain sentence."""
 
@@ -190,6 +210,10 @@ class ContentSnapshot:
     first_steps: Optional[FirstSteps]
     problems: tuple[Problem, ...] = ()
     version: str = ""
+    lotsen: Mapping[str, Lotse] = field(default_factory=dict)
+
+    def lotse_by_telegram_id(self, user_id: int) -> Optional[Lotse]:
+        return next((l for l in self.lotsen.values() if l.telegram_user_id == user_id), None)
 
     def offers_for(
         self,

@@ -17,8 +17,8 @@ from typing import Any, Callable, Optional, Sequence
 
 from .. import settings
 from .ics import Calendar, read_calendars, read_ics
-from .loader import _Reader, parse_yaml, read_district, read_first_steps, read_offer
-from .model import ContentSnapshot, Offer, Problem
+from .loader import _Reader, parse_yaml, read_district, read_first_steps, read_lotse, read_offer
+from .model import ContentSnapshot, Lotse, Offer, Problem
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ class ContentStore:
         return self._snapshot
 
     def _content_files(self) -> list[Path]:
-        """district.yml, first_steps.yml, calendars.yml, then offers and events (.yml, .ics)."""
+        """district.yml, first_steps.yml, calendars.yml, then offers, events (.yml, .ics) and Lotsen."""
         files = [self.root / "district.yml", self.root / "first_steps.yml", self.root / "calendars.yml"]
-        for folder, suffixes in (("offers", (".yml", ".yaml")), ("events", (".yml", ".yaml", ".ics"))):
+        for folder, suffixes in (("offers", (".yml", ".yaml")), ("events", (".yml", ".yaml", ".ics")), ("lotsen", (".yml", ".yaml"))):
             directory = self.root / folder
             if directory.is_dir():
                 files += sorted(p for p in directory.iterdir() if p.suffix in suffixes and not p.name.startswith("."))
@@ -83,9 +83,14 @@ class ContentStore:
             raise ContentError("; ".join(map(str, problems)) or f"{district_path} is missing")
         towns = {m.id for m in district.municipalities}
         calendars = self._read(files[2], lambda p, label: _read_calendars(p, label, towns)) or {}
-        offers, events, imported = {}, {}, {}
+        offers, events, imported, lotsen = {}, {}, {}, {}
         now = settings.now(district.timezone)
         for path in files[3:]:
+            if path.parent.name == "lotsen":
+                lotse = self._read(path, lambda p, label: read_lotse(p, self.languages, towns, label))
+                if lotse is not None:
+                    lotsen[lotse.id] = lotse
+                continue
             if path.suffix == ".ics":
                 calendar = calendars.get(path.stem, Calendar(id=path.stem))
                 # Occurrences depend on the day (horizon) and the calendar's entry, not only the file.
@@ -102,12 +107,12 @@ class ContentStore:
         live = {p for p in files}
         for gone in set(self._files) - live:
             del self._files[gone]
-        problems = tuple(p for state in self._files.values() for p in state.problems)
+        problems = tuple(p for state in self._files.values() for p in state.problems) + _shared_telegram_ids(lotsen)
         version = hashlib.sha1(repr(self._signature).encode()).hexdigest()[:12]
         for problem in problems:
             if problem.severity == "error":
                 log.error("content: %s (the last good version keeps serving)", problem)
-        return ContentSnapshot(district, offers, events, first_steps, problems, version)
+        return ContentSnapshot(district, offers, events, first_steps, problems, version, lotsen)
 
     def _read(self, path: Path, reader: Callable[[Path, str], tuple[Any, list[Problem]]], extra: tuple = ()) -> Any:
         signature = (*_stat(path), extra)
@@ -139,6 +144,18 @@ class ContentStore:
             "events": len(snapshot.events),
             "errors": errors,
         }
+
+
+def _shared_telegram_ids(lotsen: dict[str, Lotse]) -> tuple[Problem, ...]:
+    """Two files with one Telegram id: the staff group could not tell who acts."""
+    seen: dict[int, Lotse] = {}
+    problems = []
+    for lotse in sorted(lotsen.values(), key=lambda l: l.id):
+        first = seen.setdefault(lotse.telegram_user_id, lotse)
+        if first is not lotse:
+            problems.append(Problem(str(lotse.source), None, "telegram_user_id",
+                                    f"the Telegram user id {lotse.telegram_user_id} is also used by '{first.id}'.", "warning"))
+    return tuple(problems)
 
 
 def _merge_events(imported: dict[str, Offer], written: dict[str, Offer]) -> dict[str, Offer]:

@@ -36,8 +36,7 @@ def setup(app: web.Application) -> None:
     from .webhook import webhook_handler
 
     assistant = app[ASSISTANT]
-    state_db = app[CONFIG].state_db  # the buttons' table lives beside the gateway's state
-    buttons_db = (Path(state_db).parent if state_db else settings.var_dir()) / "telegram-buttons.sqlite3"
+    buttons_db = app[CONFIG].local_file("telegram-buttons.sqlite3")  # beside the gateway's state
     channel = TelegramChannel(assistant, config, PayloadTable(buttons_db))
     app[TELEGRAM] = channel
     assistant.outbound.register(CHANNEL, channel.deliver)

@@ -42,7 +42,7 @@ async def demo_page(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     config = app[CONFIG]
     # The gateway's own SQLite file (as bot.app's state store), in a table of its own.
-    history = SQLiteHistoryStore(Path(config.state_db) if config.state_db else settings.var_dir() / "gateway.sqlite3")
+    history = SQLiteHistoryStore(config.local_file("gateway.sqlite3"))
     hub = PushHub()
     app[HISTORY], app[HUB] = history, hub
     assistant = app[ASSISTANT]
