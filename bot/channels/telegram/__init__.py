@@ -6,11 +6,9 @@ channel stays off and says how to switch it on; everything else of the gateway r
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from aiohttp import web
 
-from welcomebot import settings
 
 from .config import OFF_MESSAGE, WEBHOOK, WEBHOOK_PATH, ConfigError, TelegramConfig
 

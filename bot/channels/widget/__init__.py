@@ -11,7 +11,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from welcomebot import settings
 
 from ...keys import ASSISTANT, CONFIG
 from .api import CHANNEL, HISTORY, HUB, add_routes, make_deliver
