@@ -129,7 +129,11 @@ class ActionAnswerTopic(WelcomeAction):
     def respond(self, reply: Reply, tracker: Tracker) -> None:
         ctx = reply.ctx
         answering_question = ctx.intent == "inform"
-        category = category_of_intent(ctx.intent) or (tracker.get_slot("pending_topic") if answering_question else None)
+        # A town given after an answer shows that answer's topic for the town: a newcomer who
+        # moves on to another town, and a turn that a dying Rasa replica had already answered
+        # when the gateway sent it again, both get the offers, not a bare "noted".
+        remembered = tracker.get_slot("pending_topic") or tracker.get_slot("answered_topic")
+        category = category_of_intent(ctx.intent) or (remembered if answering_question else None)
         if category not in CATEGORIES:
             self._town_noted(reply)
             return
