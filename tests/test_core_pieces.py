@@ -109,3 +109,28 @@ async def test_tracker_read_back_by_column_equals_rasas_own(tmp_path):
         assert a.current_slot_values() == b.current_slot_values()
     assert len(ours[1].events) > len(ours[0].events)  # one session vs all sessions
     assert await store._retrieve("nobody", False) is None
+
+
+async def test_heap_is_frozen_once_the_model_has_loaded():
+    import asyncio
+    import gc
+
+    from welcomebot import rasa_speedups
+
+    assert gc.get_freeze_count() == 0
+    rasa_speedups.freeze_heap_once_loaded()  # as NgramIntentClassifier.load does inside the server
+    assert gc.get_freeze_count() == 0  # not while loading: only after the loading step
+    await asyncio.sleep(0)
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+def test_heap_is_left_alone_without_a_server_loop():
+    import gc
+
+    from welcomebot import rasa_speedups
+
+    rasa_speedups.freeze_heap_once_loaded()  # training, `welcomebot chat` in tests: no loop
+    assert gc.get_freeze_count() == 0

@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from . import rasa_speedups
+from .ngram_features import MessageFeatures
 from .normalize import normalize
 from .vocabulary import ConceptMatcher, concepts
 
@@ -100,6 +101,7 @@ class NgramIntentClassifier(GraphComponent):
         self._model_storage, self._resource = model_storage, resource
         self.pipeline = pipeline
         self.matcher = matcher or ConceptMatcher({})
+        self.features = MessageFeatures(pipeline[0]) if pipeline is not None else None
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -139,6 +141,7 @@ class NgramIntentClassifier(GraphComponent):
         labels = np.array([e.get("intent") for e in examples])  # a list trips CalibratedClassifierCV's class count
         self.matcher = ConceptMatcher(concepts())
         self.pipeline = self._new_pipeline().fit(self._inputs([e.get(TEXT) for e in examples]), labels)
+        self.features = MessageFeatures(self.pipeline[0])
         self.persist()
         return self._resource
 
@@ -172,6 +175,7 @@ class NgramIntentClassifier(GraphComponent):
                 if any(not t.startswith(("sklearn.", "numpy.", "scipy.", "builtins.")) for t in untrusted):
                     raise ValueError(f"unexpected types in {path}: {untrusted}")
                 terms = json.loads((directory / cls.CONCEPTS_FILE).read_text(encoding="utf-8"))
+                rasa_speedups.freeze_heap_once_loaded()
                 return cls(config, model_storage, resource, sio.load(path, trusted=untrusted), ConceptMatcher.from_json(terms))
         except (ValueError, FileNotFoundError):
             return cls(config, model_storage, resource)
@@ -180,7 +184,8 @@ class NgramIntentClassifier(GraphComponent):
         if self.pipeline is None:
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
-        probabilities = self.pipeline.predict_proba(self._inputs(texts))
+        # The pipeline's own feature step, computed faster (welcomebot.ngram_features).
+        probabilities = self.pipeline[-1].predict_proba(self.features.transform(self._inputs(texts)))
         classes = self.pipeline.classes_
         for message, row in zip(messages, probabilities):
             ranking = sorted(({"name": str(c), "confidence": float(p)} for c, p in zip(classes, row)), key=lambda r: -r["confidence"])
@@ -190,3 +195,4 @@ class NgramIntentClassifier(GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
