@@ -83,34 +83,6 @@ def test_cached_event_lookup_finds_what_rasa_finds():
     assert slot.key == "municipality" and slot.value == "lindenau"
 
 
-async def test_tracker_read_back_by_column_equals_rasas_own(tmp_path):
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    from welcomebot import rasa_speedups
-
-    domain = Domain.load(str(ROOT / "nlu" / "domain.yml"))
-    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.sqlite3"))
-    original = rasa_speedups.RASA_RETRIEVE
-    tracker = DialogueStateTracker.from_events("someone", [
-        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
-        UserUttered("old session", {"name": "greet", "confidence": 1.0}),
-        SessionStarted(), UserUttered("wo deutsch lernen", {"name": "ask_integration_course", "confidence": 0.9}),
-        SlotSet("municipality", "lindenau"), ActionExecuted("action_answer_topic"),
-    ], domain.slots)
-    await store.save(tracker)
-    theirs = [await original(store, "someone", flag) for flag in (False, True)]
-    rasa_speedups.apply()
-    ours = [await store._retrieve("someone", flag) for flag in (False, True)]
-    for a, b in zip(theirs, ours):
-        assert [e.as_dict() for e in a.events] == [e.as_dict() for e in b.events]
-        assert a.current_slot_values() == b.current_slot_values()
-    assert len(ours[1].events) > len(ours[0].events)  # one session vs all sessions
-    assert await store._retrieve("nobody", False) is None
-
-
 async def test_heap_is_frozen_once_the_model_has_loaded():
     import asyncio
     import gc

@@ -12,9 +12,7 @@ calls `all_subclasses` per event). py-spy put 16% of the server's time there at 
 `_resolve_by_type` keeps the name -> class table and rebuilds it only for a name it has not seen
 (a class imported later), so it returns what Rasa's own lookup returns.
 
-Third: the SQL tracker store loads each event row as a full ORM object to read one column;
-ORM loading was 18% of the server's time. `_retrieve_tracker` runs Rasa's own query for the
-`data` column only and builds the tracker exactly as Rasa does.
+Third: the SQL tracker store's reading and writing, in its own module: `rasa_tracker_store`.
 
 Fourth: the garbage collector. A loaded Rasa server holds millions of long-lived objects
 (TensorFlow, SQLAlchemy, the model), and each full collection walked all of them: a probe on
@@ -84,24 +82,6 @@ def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
-async def _retrieve_tracker(self: Any, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[Any]:
-    import json
-
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    with self.session_scope() as session:
-        query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
-        events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data).all()]
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        return None
-
-
-from rasa.core.tracker_store import SQLTrackerStore  # noqa: E402
-
-RASA_RETRIEVE = SQLTrackerStore._retrieve  # Rasa's own, kept for the test that compares both
-
-
 def freeze_heap_once_loaded() -> None:
     """Called while the model loads inside the server's event loop: freeze the heap right after
     the loading step ends. Without a running loop (training, tests) nothing happens."""
@@ -124,12 +104,11 @@ def freeze_heap_once_loaded() -> None:
 def apply() -> None:
     from rasa.shared.core.events import Event
 
-    SQLTrackerStore._retrieve = _retrieve_tracker  # type: ignore[method-assign]
-
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
-    # The other fix this project applies to the Rasa process (its own module): see rasa_lock.
-    from . import rasa_lock
+    # The other fixes this project applies to the Rasa process, each in its own module.
+    from . import rasa_lock, rasa_tracker_store
 
     rasa_lock.apply()
+    rasa_tracker_store.apply()
 

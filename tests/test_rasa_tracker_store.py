@@ -1,0 +1,97 @@
+"""The tracker store's faster reading and writing (welcomebot.rasa_tracker_store) store and read
+back what Rasa's own code does."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from welcomebot import rasa_tracker_store
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "nlu" / "domain.yml"))
+
+
+def _turn(text: str, intent: str, town: str = "lindenau") -> list:
+    return [
+        UserUttered(text, {"name": intent, "confidence": 0.9}, [{"entity": "municipality", "value": town, "start": 0, "end": 3}]),
+        SlotSet("municipality", town), ActionExecuted("action_answer_topic"),
+        BotUttered("Die VHS …", {"custom": {"welcomebot": {"offers": ["vhs"]}}}), ActionExecuted("action_listen"),
+    ]
+
+
+async def _conversation(store: SQLTrackerStore, retrieve, save, domain: Domain) -> None:
+    """A new conversation, two turns read back and saved, a second session: as Rasa's processor does."""
+    tracker = await store.create_tracker("someone")  # a tracker Rasa made itself: counted
+    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")], domain)
+    await save(store, tracker)
+    for text, intent in (("wo deutsch lernen", "ask_integration_course"), ("arzt?", "ask_health")):
+        tracker = await retrieve(store, "someone", False)
+        tracker.update_with_events(_turn(text, intent), domain)
+        await save(store, tracker)
+        tracker.update_with_events([SlotSet("answered_topic", "health")], domain)
+        await save(store, tracker)  # the same tracker saved twice: nothing stored twice
+    tracker = await retrieve(store, "someone", False)
+    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(), SlotSet("municipality", "lindenau"),
+                                ActionExecuted("action_listen"), *_turn("wohnung", "ask_housing", "wiesbach")], domain)
+    await save(store, tracker)
+
+
+def _rows(path) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+
+
+async def test_saved_events_equal_what_rasas_save_stores(tmp_path, domain):
+    rasa_tracker_store.apply()
+    theirs = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "rasa.sqlite3"))
+    ours = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "ours.sqlite3"))
+    await _conversation(theirs, rasa_tracker_store.RASA_RETRIEVE, rasa_tracker_store.RASA_SAVE, domain)
+    await _conversation(ours, rasa_tracker_store._retrieve_tracker, rasa_tracker_store._save_tracker, domain)
+
+    stored_by_rasa, stored_here = _rows(tmp_path / "rasa.sqlite3"), _rows(tmp_path / "ours.sqlite3")
+    assert len(stored_here) == 1 + 3 + 2 * 6 + 9  # each event once
+    assert [r[:2] + r[3:5] for r in stored_here] == [r[:2] + r[3:5] for r in stored_by_rasa]
+    # The same data apart from timestamps: each conversation was made at its own time.
+    assert [_untimed(r[5]) for r in stored_here] == [_untimed(r[5]) for r in stored_by_rasa]
+
+
+def _untimed(data: str) -> dict:
+    event = json.loads(data)
+    assert isinstance(event.pop("timestamp"), float)
+    return event
+
+
+async def test_tracker_read_back_by_column_equals_rasas_own(tmp_path, domain):
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.sqlite3"))
+    tracker = DialogueStateTracker.from_events("someone", [
+        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+        UserUttered("old session", {"name": "greet", "confidence": 1.0}),
+        SessionStarted(), UserUttered("wo deutsch lernen", {"name": "ask_integration_course", "confidence": 0.9}),
+        SlotSet("municipality", "lindenau"), ActionExecuted("action_answer_topic"),
+    ], domain.slots)
+    await rasa_tracker_store.RASA_SAVE(store, tracker)
+    theirs = [await rasa_tracker_store.RASA_RETRIEVE(store, "someone", flag) for flag in (False, True)]
+    ours = [await rasa_tracker_store._retrieve_tracker(store, "someone", flag) for flag in (False, True)]
+    for a, b in zip(theirs, ours):
+        assert [e.as_dict() for e in a.events] == [e.as_dict() for e in b.events]
+        assert a.current_slot_values() == b.current_slot_values()
+    assert len(ours[1].events) > len(ours[0].events)  # one session vs all sessions
+    assert await rasa_tracker_store._retrieve_tracker(store, "nobody", False) is None
+
+
+def test_embedded_tracker_database_runs_in_wal_mode(tmp_path, domain):
+    rasa_tracker_store.apply()
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.sqlite3"))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
