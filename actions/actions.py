@@ -329,7 +329,8 @@ def last_topic(tracker: Tracker) -> Optional[str]:
             category = category_of_intent(((event.get("parse_data") or {}).get("intent") or {}).get("name") or "")
             if category:
                 return category
-    return tracker.get_slot("pending_topic")
+    # The tracker holds the last few turns only (welcomebot.rasa_tracker_store): the slots remember.
+    return tracker.get_slot("pending_topic") or tracker.get_slot("answered_topic")
 
 
 def recent_messages(tracker: Tracker, limit: int) -> list[dict[str, str]]:

@@ -6,9 +6,12 @@ import json
 import sqlite3
 
 import pytest
+import yaml
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted, ActiveLoop, BotUttered, Restarted, SessionStarted, SlotSet, UserUttered, UserUtteranceReverted,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from welcomebot import rasa_tracker_store
@@ -95,3 +98,78 @@ def test_embedded_tracker_database_runs_in_wal_mode(tmp_path, domain):
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def _long_conversation(turns: int) -> list:
+    """A session of `turns` messages: the town named once early, topics and languages changing."""
+    events = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
+    topics = ["ask_integration_course", "ask_health", "ask_housing", "greet", "ask_work"]
+    for turn in range(turns):
+        intent = topics[turn % len(topics)]
+        events += [UserUttered(f"frage {turn}", {"name": intent, "confidence": 0.8}), ActionExecuted("action_answer_topic")]
+        if turn == 1:
+            events.append(SlotSet("municipality", "wiesbach"))
+        if intent.startswith("ask_"):
+            events += [SlotSet("answered_topic", intent[4:]), BotUttered(f"antwort {turn}")]
+        events.append(ActionExecuted("action_listen"))
+    return events
+
+
+async def _stored(tmp_path, domain: Domain, events: list) -> SQLTrackerStore:
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.sqlite3"))
+    await rasa_tracker_store.RASA_SAVE(store, DialogueStateTracker.from_events("someone", events, domain.slots))
+    return store
+
+
+async def test_a_long_conversation_is_read_back_as_its_last_turns_with_all_slots(tmp_path, domain):
+    store = await _stored(tmp_path, domain, _long_conversation(40))
+    full = await rasa_tracker_store.RASA_RETRIEVE(store, "someone", False)
+    window = await rasa_tracker_store._retrieve_tracker(store, "someone", False)
+
+    assert len(window.events) < len(full.events) / 3
+    assert sum(isinstance(e, UserUttered) for e in window.events) == rasa_tracker_store.window_turns()
+    assert window.current_slot_values() == full.current_slot_values()
+    assert window.current_slot_values()["municipality"] == "wiesbach"  # set in the second of 40 turns
+    assert window.latest_message.as_dict() == full.latest_message.as_dict()
+    assert window.latest_action == full.latest_action
+    # What the policies featurise: the states of the last turns (MemoizationPolicy looks back 3).
+    states = 2 * (rasa_tracker_store.window_turns() - 1)
+    assert window.past_states(domain)[-states:] == full.past_states(domain)[-states:]
+
+    # A turn on the shorter tracker stores its new events after all 40 turns, once.
+    window.update_with_events(_turn("noch was", "ask_work"), domain)
+    await rasa_tracker_store._save_tracker(store, window)
+    again = await rasa_tracker_store.RASA_RETRIEVE(store, "someone", False)
+    assert [e.as_dict() for e in again.events] == [e.as_dict() for e in [*full.events, *_turn_events(window)]]
+
+
+def _turn_events(tracker: DialogueStateTracker) -> list:
+    return list(tracker.events)[-5:]
+
+
+@pytest.mark.parametrize("odd_event", [UserUtteranceReverted, Restarted, lambda: ActiveLoop("some_form")])
+async def test_a_conversation_with_more_than_slot_changes_before_the_window_is_read_whole(tmp_path, domain, odd_event):
+    events = _long_conversation(40)
+    events.insert(10, odd_event())
+    for event in events[10:]:  # Rasa reads a session by timestamp: keep them in order
+        event.timestamp += 1
+    store = await _stored(tmp_path, domain, events)
+    full = await rasa_tracker_store.RASA_RETRIEVE(store, "someone", False)
+    read = await rasa_tracker_store._retrieve_tracker(store, "someone", False)
+    assert [e.as_dict() for e in read.events] == [e.as_dict() for e in full.events]
+
+
+async def test_a_short_conversation_is_read_whole(tmp_path, domain):
+    store = await _stored(tmp_path, domain, _long_conversation(rasa_tracker_store.window_turns()))
+    full = await rasa_tracker_store.RASA_RETRIEVE(store, "someone", False)
+    read = await rasa_tracker_store._retrieve_tracker(store, "someone", False)
+    assert [e.as_dict() for e in read.events] == [e.as_dict() for e in full.events]
+
+
+def test_no_rule_or_story_looks_further_back_than_the_window():
+    for name, key in (("rules.yml", "rules"), ("stories.yml", "stories")):
+        for flow in yaml.safe_load((ROOT / "nlu" / "data" / name).read_text(encoding="utf-8"))[key]:
+            messages = sum(1 for step in flow["steps"] if "intent" in step or "user" in step)
+            assert messages < rasa_tracker_store.window_turns(), flow.get("rule") or flow.get("story")
+    policies = yaml.safe_load((ROOT / "nlu" / "config.yml").read_text(encoding="utf-8"))["policies"]
+    assert all(p.get("max_history", 0) < 2 * rasa_tracker_store.window_turns() for p in policies)

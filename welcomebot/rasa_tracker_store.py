@@ -13,6 +13,12 @@ has it (tests/test_core_pieces.py compares both):
   remembers how many of its events are stored, so `_save_tracker` inserts the rest in one Core
   statement without counting (a tracker Rasa made itself, e.g. a new conversation, is still
   counted as Rasa does).
+- Long conversations: Rasa reads, replays, featurises and sends to the action server every
+  event of the session on every turn, so a turn cost more the longer the newcomer had written
+  (bench/latency.py: 50 ms of CPU per message 120 messages into one conversation, 195 ms after
+  400). A turn here reads the last `WINDOW_TURNS` messages and, from before them, the last value
+  of each slot — all that the policies and actions look at — unless something else happened
+  before them, and then the whole session as Rasa does.
 - SQLite (the embedded profile): the database runs in WAL mode with `synchronous=NORMAL`, as
   the gateway's own SQLite stores do. Rasa's default journal synced the disk on every commit,
   inside the event loop that serves every conversation. A power cut may lose the last turns,
@@ -22,11 +28,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sqlite3
 from typing import Any, Optional, Text
 
 import sqlalchemy
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 RASA_RETRIEVE = SQLTrackerStore._retrieve  # Rasa's own, kept for the tests that compare both
@@ -35,17 +43,70 @@ RASA_SAVE = SQLTrackerStore.save
 # How many of a tracker's events are already in the store (set when read or saved here).
 STORED = "_welcomebot_stored_events"
 
+# A turn reads back the conversation's last WINDOW_TURNS messages and, from before them, only
+# the slot events. The policies look back 3 states (MemoizationPolicy) or one message (the
+# rules); the actions back 2 messages; tests/test_rasa_tracker_store.py checks that no rule or
+# story is longer than the window.
+WINDOW_TURNS = 10
+# Events before the window whose only lasting effect is on slots: with anything else there
+# (restart, rewind, undo, form, pause...) the whole session is read, as Rasa does.
+WINDOW_SAFE_PREFIX = {"user", "bot", "action", "slot", "user_featurization", "session_started"}
+
 
 async def _retrieve_tracker(self: SQLTrackerStore, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
     with self.session_scope() as session:
         query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
-        events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data).all()]
+        window = None if fetch_events_from_all_sessions else _window(query.with_entities(self.SQLEvent.id, self.SQLEvent.type_name).all())
+        if window is not None:
+            events = _windowed(session, self, sender_id, *window)
+        else:
+            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data).all()]
     if not (self.domain and events):
         return None
     tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-    if not fetch_events_from_all_sessions:  # the events Rasa's save counts are these ones
+    if not fetch_events_from_all_sessions:  # all its events are stored; `_save_tracker` adds the rest
         setattr(tracker, STORED, len(events))
     return tracker
+
+
+def _windowed(session: Any, store: SQLTrackerStore, sender_id: Text, first_id: int, start_id: int) -> list[dict[str, Any]]:
+    """The events from `start_id` on, after the last value each slot was set to before them."""
+    event = store.SQLEvent
+    rows = session.query(event.id, event.data).filter(
+        event.sender_id == sender_id, event.id >= first_id,
+        sqlalchemy.or_(event.id >= start_id, event.type_name == SlotSet.type_name),
+    ).order_by(event.id).all()
+    slots: dict[str, dict[str, Any]] = {}
+    window: list[dict[str, Any]] = []
+    for row_id, data in rows:
+        if row_id < start_id:
+            slot = json.loads(data)
+            slots.pop(slot.get("name"), None)  # re-inserted: the dict keeps the order they were last set in
+            slots[slot.get("name")] = slot
+        else:
+            window.append(json.loads(data))
+    return [*slots.values(), *window]
+
+
+def window_turns() -> int:
+    """How many of the newcomer's last messages a turn reads back in full (0: all of them)."""
+    return int(os.environ.get("WELCOMEBOT_TRACKER_WINDOW_TURNS", WINDOW_TURNS))
+
+
+def _window(rows: list[tuple[int, str]]) -> Optional[tuple[int, int]]:
+    """(first id of the session, id where the window starts) for a session's (id, type) rows, or
+    None when the whole session must be read: it is short, or something before the window
+    changes more than slots (a restart, an undo, a form...)."""
+    turns = window_turns()
+    users = [i for i, (_, type_name) in enumerate(rows) if type_name == UserUttered.type_name]
+    if not turns or len(users) <= turns:
+        return None
+    start = users[-turns]
+    if start and rows[start - 1][1] == ActionExecuted.type_name:
+        start -= 1  # the action_listen before the message: the window opens as a turn does
+    if any(type_name not in WINDOW_SAFE_PREFIX for _, type_name in rows[:start]):
+        return None
+    return rows[0][0], rows[start][0]
 
 
 async def _save_tracker(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
