@@ -1,13 +1,18 @@
 """Latency of a message through the gateway, beside the same message sent straight to Rasa's
 REST channel, in one run, at 1 and 10 concurrent conversations.
 
-    .venv/bin/python bench/latency.py [--messages 12] [--think 0] [--json FILE]
+    .venv/bin/python bench/latency.py [--messages 12] [--newcomers 20] [--long 120] [--think 0] [--json FILE]
 
 Starts its own stack (real `rasa run`, action server, gateway) on spare ports with a fresh
 SQLite tracker store. Each simulated newcomer sends `--messages` questions (mixed languages,
 from tests/data/e2e_questions.yml); `--think S` waits S seconds (uniform 0.5 S .. 1.5 S) between
 a reply and the next question, as a person reading and typing would; 0 is closed loop
 (back to back), the hardest case.
+
+Rows: `--newcomers` newcomers one after another (1 conversation at a time) and ten at a time
+(10 concurrent conversations), so both rows have the same conversations; then one long
+conversation of `--long` messages, whose last half shows what a turn costs deep into a
+conversation.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -64,21 +70,30 @@ async def newcomer(session: aiohttp.ClientSession, url: str, sender: str, pool: 
             await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
 
-async def scenario(url: str, conversations: int, count: int, think: float, tag: str, seed: int) -> dict:
+async def scenario(url: str, concurrency: int, newcomers: int, count: int, think: float, tag: str, seed: int,
+                   measure_from: int = 0) -> dict:
+    """`newcomers` conversations of `count` messages, `concurrency` of them at a time; latencies
+    of each conversation's messages from `measure_from` on."""
     pool = questions()
     latencies: list[float] = []
     errors: list[str] = []
     rng = random.Random(seed)
+    queue = list(range(newcomers))
+
+    async def lane(session: aiohttp.ClientSession) -> None:
+        while queue:
+            i = queue.pop(0)
+            timed: list[float] = []
+            await newcomer(session, url, f"bench-{tag}-{concurrency}-{i}-{seed}", pool, count, think, timed, errors, random.Random(rng.random()))
+            latencies.extend(timed[measure_from:])
+
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         started = time.perf_counter()
-        await asyncio.gather(*[
-            newcomer(session, url, f"bench-{tag}-{conversations}-{i}-{seed}", pool, count, think, latencies, errors, random.Random(rng.random()))
-            for i in range(conversations)
-        ])
+        await asyncio.gather(*[lane(session) for _ in range(concurrency)])
         elapsed = time.perf_counter() - started
     return {
-        "conversations": conversations, "messages": len(latencies), "errors": len(errors),
-        "msg_per_s": round(len(latencies) / elapsed, 1),
+        "conversations": concurrency, "messages": len(latencies), "errors": len(errors),
+        "msg_per_s": round(newcomers * count / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
     }
@@ -94,26 +109,30 @@ def cpu_snapshot(stack: Stack) -> dict[str, float]:
     return {name: cpu_seconds(process.pid) for name, process in stack.processes.items()}
 
 
-async def measured(stack: Stack, url: str, conversations: int, count: int, think: float, tag: str) -> dict:
+async def measured(stack: Stack, url: str, shape: str, **scenario_args: Any) -> dict:
     """One scenario, with the CPU each process of the stack spent per message: what bounds it."""
     before = cpu_snapshot(stack)
-    row = await scenario(url, conversations, count, think, tag, 1)
+    row = await scenario(url, **scenario_args)
     after = cpu_snapshot(stack)
-    row["cpu_ms_per_msg"] = {name: round(1000 * (after[name] - before[name]) / max(1, row["messages"]), 1) for name in after}
-    return row
+    sent = scenario_args["newcomers"] * scenario_args["count"]
+    row["cpu_ms_per_msg"] = {name: round(1000 * (after[name] - before[name]) / sent, 1) for name in after}
+    return {"shape": shape, **row}
 
 
-async def measure(stack: Stack, count: int, think: float) -> list[dict]:
+async def measure(stack: Stack, count: int, newcomers: int, long: int, think: float) -> list[dict]:
     rasa = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook"
     gateway = f"http://127.0.0.1:{stack.ports.gateway}/webhooks/rest/webhook"
-    await scenario(gateway, 4, 5, 0, "warmup", 0)  # first requests load lazily; not measured
+    await scenario(gateway, 4, 4, 5, 0, "warmup", 0)  # first requests load lazily; not measured
+    shapes = [
+        ("1 at a time", dict(concurrency=1, newcomers=newcomers, count=count, think=think, seed=1)),
+        ("10 at a time", dict(concurrency=10, newcomers=newcomers, count=count, think=think, seed=1)),
+        (f"1 long ({long} msgs, last half)", dict(concurrency=1, newcomers=1, count=long, think=think, seed=1, measure_from=long // 2)),
+    ]
     rows = []
-    for conversations in (1, 10):
+    for shape, args in shapes:
         # Alternate the two paths so that both see the same machine state.
-        # One conversation gets as many messages as ten, so that its percentiles mean something.
-        messages = count * 10 // conversations
-        direct = await measured(stack, rasa, conversations, messages, think, "rasa")
-        through = await measured(stack, gateway, conversations, messages, think, "gateway")
+        direct = await measured(stack, rasa, shape, tag="rasa", **args)
+        through = await measured(stack, gateway, shape, tag="gateway", **args)
         rows.append({"path": "rasa", **direct})
         rows.append({"path": "gateway", **through,
                      "p95_added_pct": round(100 * (through["p95_ms"] - direct["p95_ms"]) / direct["p95_ms"], 1)})
@@ -123,6 +142,8 @@ async def measure(stack: Stack, count: int, think: float) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=12, help="messages per conversation")
+    parser.add_argument("--newcomers", type=int, default=20, help="conversations per row")
+    parser.add_argument("--long", type=int, default=120, help="messages in the long conversation")
     parser.add_argument("--think", type=float, default=0.0, help="mean think time between messages, seconds")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -134,18 +155,18 @@ def main() -> None:
         stack.start()
         try:
             stack.wait_ready(timeout=300)
-            rows = asyncio.run(measure(stack, args.messages, args.think))
+            rows = asyncio.run(measure(stack, args.messages, args.newcomers, args.long, args.think))
         finally:
             stack.stop()
     mode = f"think time {args.think:.1f} s" if args.think else "closed loop (no think time)"
     print(f"\nLatency per message, {mode}, {os.cpu_count()} cores")
     names = list(rows[0]["cpu_ms_per_msg"])
     cpu_header = " ".join(f"{'cpu ' + n:>13}" for n in names)
-    print(f"{'path':<8} {'conv':>4} {'msgs':>5} {'err':>4} {'msg/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'gateway adds (p95)':>19} {cpu_header}")
+    print(f"{'conversations':<28} {'path':<8} {'msgs':>5} {'err':>4} {'msg/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'gateway adds (p95)':>19} {cpu_header}")
     for row in rows:
         added = f"{row['p95_added_pct']:+.1f}%" if "p95_added_pct" in row else ""
         cpu = " ".join(f"{row['cpu_ms_per_msg'][n]:>10} ms" for n in names)
-        print(f"{row['path']:<8} {row['conversations']:>4} {row['messages']:>5} {row['errors']:>4} {row['msg_per_s']:>6} "
+        print(f"{row['shape']:<28} {row['path']:<8} {row['messages']:>5} {row['errors']:>4} {row['msg_per_s']:>6} "
               f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7} {added:>19} {cpu}")
     print("cpu <process>: CPU time that process spent per message (all cores); the busiest one bounds throughput.")
     if args.json:

@@ -106,3 +106,17 @@ def test_heap_is_left_alone_without_a_server_loop():
 
     rasa_speedups.freeze_heap_once_loaded()  # training, `welcomebot chat` in tests: no loop
     assert gc.get_freeze_count() == 0
+
+
+def test_sqlite_engines_reuse_their_connection_in_wal_mode(tmp_path):
+    import sqlalchemy as sa
+
+    from welcomebot.sql import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    opened = []
+    sa.event.listen(engine, "connect", lambda connection, _record: opened.append(connection))
+    for _ in range(5):
+        with engine.connect() as db:
+            assert db.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert len(opened) == 1  # one per message was a third of the gateway's time

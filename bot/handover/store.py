@@ -21,6 +21,8 @@ from typing import Any, Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from welcomebot.sql import create_engine
+
 from .machine import ACTIVE, Actor, Handover, State
 
 TO_STAFF = "to_staff"
@@ -85,9 +87,7 @@ class HandoverStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = sa.create_engine(url, future=True, **_engine_options(url))
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = create_engine(url)
         metadata.create_all(self.engine)
 
     def close(self) -> None:
@@ -206,19 +206,6 @@ class HandoverStore:
         if ids:
             db.execute(relayed.delete().where(relayed.c.handover_id.in_(ids)))
             db.execute(handovers.delete().where(handovers.c.id.in_(ids)))
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        # One file shared by the gateway's threads; short transactions, so waiting is fine.
-        return {"connect_args": {"timeout": 10, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
-
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
 
 
 def _row(handover: Handover) -> dict[str, Any]:

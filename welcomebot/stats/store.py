@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import settings
+from ..sql import create_engine
 
 UNKNOWN_TOWN = "unknown"  # the newcomer has not said where they live
 
@@ -81,10 +82,7 @@ def default_url() -> str:
 
 class StatsStore:
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            # The action server and `welcomebot stats` may use the file at the same time.
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = create_engine(url)  # the action server and `welcomebot stats` share the file
         metadata.create_all(self.engine)
         self._lock = threading.Lock()
 
@@ -141,13 +139,6 @@ class StatsStore:
         query = sa.select(table).where(table.c.day >= start, table.c.day <= end).order_by(*(table.c[k] for k in order))
         with self.engine.connect() as db:
             return list(db.execute(query))
-
-
-def _sqlite_pragmas(connection, _record) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
 
 
 @functools.lru_cache(maxsize=4)
