@@ -173,3 +173,19 @@ def test_no_rule_or_story_looks_further_back_than_the_window():
             assert messages < rasa_tracker_store.window_turns(), flow.get("rule") or flow.get("story")
     policies = yaml.safe_load((ROOT / "nlu" / "config.yml").read_text(encoding="utf-8"))["policies"]
     assert all(p.get("max_history", 0) < 2 * rasa_tracker_store.window_turns() for p in policies)
+
+
+async def test_embedded_tracker_store_keeps_its_connection(tmp_path, domain):
+    import sqlalchemy as sa
+
+    rasa_tracker_store.apply()
+    store = await _stored(tmp_path, domain, _long_conversation(3))
+    await rasa_tracker_store._retrieve_tracker(store, "someone", False)  # the first use pools the engine
+    opened = []
+    sa.event.listen(store.engine, "connect", lambda connection, _record: opened.append(connection))
+    for _ in range(5):
+        tracker = await rasa_tracker_store._retrieve_tracker(store, "someone", False)
+        tracker.update_with_events(_turn("und?", "ask_work"), domain)
+        await rasa_tracker_store._save_tracker(store, tracker)
+    assert opened == []
+    assert len((await rasa_tracker_store.RASA_RETRIEVE(store, "someone", True)).events) == len(_long_conversation(3)) + 5 * 5

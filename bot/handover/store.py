@@ -69,6 +69,13 @@ relayed = sa.Table(
 )
 
 
+_ACTIVE_FOR = (
+    handovers.select()
+    .where(handovers.c.sender_id == sa.bindparam("sender_id"), handovers.c.state.in_([s.value for s in ACTIVE]))
+    .order_by(handovers.c.created_at.desc()).limit(1)
+)
+
+
 @dataclass(frozen=True)
 class Relayed:
     id: int
@@ -106,7 +113,9 @@ class HandoverStore:
 
     def active_for(self, sender_id: str) -> Optional[Handover]:
         """The newcomer's handover that is not ended (at most one: the core opens no second)."""
-        return self._one(sa.and_(handovers.c.sender_id == sender_id, handovers.c.state.in_([s.value for s in ACTIVE])))
+        with self.engine.connect() as db:  # asked for every message: a statement built once
+            row = db.execute(_ACTIVE_FOR, {"sender_id": sender_id}).first()
+        return _handover(row) if row else None
 
     def by_topic(self, topic_id: int) -> Optional[Handover]:
         return self._one(handovers.c.topic_id == topic_id)
