@@ -120,3 +120,42 @@ def test_sqlite_engines_reuse_their_connection_in_wal_mode(tmp_path):
         with engine.connect() as db:
             assert db.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert len(opened) == 1  # one per message was a third of the gateway's time
+
+
+async def test_action_server_calls_share_one_connection_and_keep_rasas_errors():
+    import aiohttp
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    from welcomebot import rasa_speedups
+
+    peers = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        if (await request.json()).get("fail"):
+            return web.Response(status=500, text="broken action")
+        return web.json_response({"events": [], "responses": [{"text": "hi"}]})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        rasa_speedups.apply()
+        endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+        for _ in range(3):
+            assert await endpoint.request(json={"next_action": "action_x"}) == {"events": [], "responses": [{"text": "hi"}]}
+        with pytest.raises(ClientResponseError) as failed:
+            await endpoint.request(json={"fail": True})
+        assert failed.value.status == 500 and b"broken action" in failed.value.text
+        assert len(peers) == 4 and len(set(peers)) == 1  # one connection for every call
+        assert isinstance(await endpoint.request(json={}), dict)  # after an error the session still serves
+    finally:
+        for session in list(rasa_speedups._sessions.values()):
+            await session.close()
+        rasa_speedups._sessions.clear()
+        await runner.cleanup()
