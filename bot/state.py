@@ -8,12 +8,12 @@ hashed by the Telegram adapter); logs use `pseudonym()`.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Protocol, Union
+
+from .sqlite import SQLiteFile
 
 
 def pseudonym(sender_id: str) -> str:
@@ -42,28 +42,15 @@ class StateStore(Protocol):
 
 class SQLiteStateStore:
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self.file = SQLiteFile(path, schema=[
+            "CREATE TABLE IF NOT EXISTS conversations ("
+            " sender_id TEXT PRIMARY KEY, language TEXT, language_source TEXT, updated_at REAL NOT NULL)",
+        ])
+        self.path, self._db = self.file.path, self.file.connection
         with self._db() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS conversations ("
-                " sender_id TEXT PRIMARY KEY, language TEXT, language_source TEXT, updated_at REAL NOT NULL)"
-            )
             columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
             if "channel" not in columns:  # stores made before channels were kept
                 db.execute("ALTER TABLE conversations ADD COLUMN channel TEXT")
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10)
-            db.execute("PRAGMA journal_mode=WAL")
-            # WAL with NORMAL sync: no fsync on every commit (a power cut may lose the last
-            # language switch, never corrupt the file) — an fsync per message blocked the loop.
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
 
     def load(self, sender_id: str) -> ConversationState:
         row = self._db().execute(

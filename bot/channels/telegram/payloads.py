@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Optional
+
+from ...sqlite import SQLiteFile
 
 MAX_CALLBACK_BYTES = 64
 PREFIX = "#"  # never the start of a Rasa payload, which starts with "/"
@@ -26,22 +26,15 @@ def keep_seconds() -> float:
 
 class PayloadTable:
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._db() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS callback_payloads (key TEXT PRIMARY KEY, payload TEXT NOT NULL, used_at REAL NOT NULL)")
+        self.file = SQLiteFile(path, schema=[
+            "CREATE TABLE IF NOT EXISTS callback_payloads (key TEXT PRIMARY KEY, payload TEXT NOT NULL, used_at REAL NOT NULL)",
+        ])
+        self.path, self._db = self.file.path, self.file.connection
         self.purge()
 
     def purge(self) -> int:
         with self._db() as db:
             return db.execute("DELETE FROM callback_payloads WHERE used_at < ?", (time.time() - keep_seconds(),)).rowcount
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = sqlite3.connect(self.path, timeout=10)
-        return db
 
     def callback_data(self, payload: str) -> str:
         if len(payload.encode("utf-8")) <= MAX_CALLBACK_BYTES and not payload.startswith(PREFIX):

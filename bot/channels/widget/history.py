@@ -8,12 +8,12 @@ retention period (SPEC §8).
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol
+
+from ...sqlite import SQLiteFile
 
 USER, BOT = "user", "bot"
 
@@ -48,26 +48,14 @@ class SQLiteHistoryStore:
     also across erasures (a stream resuming after an id never sees an old id again)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._db() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS widget_history ("
-                " id INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, sender TEXT NOT NULL,"
-                " message TEXT NOT NULL, client_id TEXT, at REAL NOT NULL)"
-            )
-            db.execute("CREATE INDEX IF NOT EXISTS widget_history_conversation ON widget_history (conversation, id)")
-            db.execute("CREATE INDEX IF NOT EXISTS widget_history_at ON widget_history (at)")
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # as bot/state.py: no fsync per message
-            self._local.db = db
-        return db
+        self.file = SQLiteFile(path, schema=[
+            "CREATE TABLE IF NOT EXISTS widget_history ("
+            " id INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, sender TEXT NOT NULL,"
+            " message TEXT NOT NULL, client_id TEXT, at REAL NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS widget_history_conversation ON widget_history (conversation, id)",
+            "CREATE INDEX IF NOT EXISTS widget_history_at ON widget_history (at)",
+        ])
+        self.path, self._db = self.file.path, self.file.connection
 
     def append(self, conversation: str, sender: str, messages: list[dict[str, Any]], client_id: Optional[str] = None) -> list[Entry]:
         """Stores messages in order, in one transaction; `client_id` goes with the first."""
