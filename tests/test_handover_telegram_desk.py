@@ -19,6 +19,7 @@ from welcomebot.content import ContentStore
 
 from .conftest import BERLIN, PORT_OFFSET, REQUIRED_LANGUAGES, ROOT
 from .support.bot_api_server import BotApiServer, Sent, User
+from .support.waiting import until
 
 TOKEN = "7301:staff-desk"
 GROUP = -1001234567890
@@ -65,16 +66,6 @@ async def desk_world(api, tmp_path):
     await application.stop()
     await application.shutdown()
     store.close()
-
-
-async def until(check, timeout: float = 15.0, what: str = "the bot"):
-    """Wait in the test's own loop, where the Application runs."""
-    for _ in range(int(timeout / 0.05)):
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def topic(api: BotApiServer, thread: int) -> list[Sent]:

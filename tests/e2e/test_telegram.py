@@ -3,7 +3,6 @@ action server, against the test Bot API server (tests/support/bot_api_server.py)
 test plays the newcomer on Telegram and checks every reply: language, buttons, text."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -35,6 +34,7 @@ from welcomebot.stack import Ports, Stack
 from ..conftest import PINNED_NOW, PORT_OFFSET, REQUIRED_LANGUAGES, ROOT
 from ..conftest import test_ports as ports_for  # renamed: pytest would collect a test_* name as a test
 from ..support.bot_api_server import BotApiServer, Sent, User
+from ..support.waiting import until
 from .conftest import ARTIFACTS, RestClient
 
 POLLING_TOKEN = "7001:polling-e2e"
@@ -361,16 +361,6 @@ def test_split_text_keeps_everything_within_the_limit(text):
 INPROCESS_TOKEN = "7003:in-process"
 
 
-async def _until(condition, timeout: float = 20.0, what: str = "the channel"):
-    """Waits without blocking the loop that PTB runs in."""
-    for _ in range(int(timeout / 0.05)):
-        result = condition()
-        if result:
-            return result
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"waited {timeout:.0f} s for {what}")
-
-
 async def test_outbound_messages_reach_the_chat_and_a_rasa_outage_is_said(bot_api, tmp_path, monkeypatch):
     monkeypatch.setenv("TELEGRAM_TOKEN", INPROCESS_TOKEN)
     monkeypatch.setenv("TELEGRAM_API_BASE_URL", bot_api.root_url)
@@ -379,10 +369,10 @@ async def test_outbound_messages_reach_the_chat_and_a_rasa_outage_is_said(bot_ap
     runner = web.AppRunner(app)
     await runner.setup()  # the gateway's start-up: the channel starts polling
     try:
-        await _until(lambda: app[TELEGRAM].running)
+        await until(lambda: app[TELEGRAM].running)
         user = User(920001, language_code="de")
         bot_api.send_text(INPROCESS_TOKEN, user, "Hallo")
-        told = await _until(lambda: bot_api.sent(INPROCESS_TOKEN, user.id), what="the answer")
+        told = await until(lambda: bot_api.sent(INPROCESS_TOKEN, user.id), what="the answer")
         phone = ContentStore(ROOT / "content", REQUIRED_LANGUAGES).snapshot().district.contact.contact.phone
         assert told[0].text == translator("de")("Sorry, I cannot answer right now. Please try again in a few minutes, or call the integration office: %(phone)s", phone=phone)
 
