@@ -96,6 +96,7 @@ async def scenario(url: str, concurrency: int, newcomers: int, count: int, think
         "msg_per_s": round(newcomers * count / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
+        "latencies": latencies, "elapsed_s": elapsed, "sent": newcomers * count,
     }
 
 
@@ -119,23 +120,45 @@ async def measured(stack: Stack, url: str, shape: str, **scenario_args: Any) -> 
     return {"shape": shape, **row}
 
 
-async def measure(stack: Stack, count: int, newcomers: int, long: int, think: float) -> list[dict]:
+async def compared(stack: Stack, shape: str, newcomers: int, seed: int, **args: Any) -> list[dict]:
+    """Rasa directly and through the gateway, each measured in two halves in the order
+    Rasa, gateway, gateway, Rasa: a machine that gets busier or idler during the run does not
+    favour either path."""
     rasa = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook"
+    gateway = f"http://127.0.0.1:{stack.ports.gateway}/webhooks/rest/webhook"
+    halves: dict[str, list[dict]] = {"rasa": [], "gateway": []}
+    for n, (path, url) in enumerate((("rasa", rasa), ("gateway", gateway), ("gateway", gateway), ("rasa", rasa))):
+        half = max(1, newcomers // 2)
+        # Each path gets the same two sets of conversations (seeds), in a different order.
+        halves[path].append(await measured(stack, url, shape, tag=f"{path}{n}", newcomers=half, seed=seed + (n in (1, 3)), **args))
+    direct, through = (_joined(halves[p]) for p in ("rasa", "gateway"))
+    through["p95_added_pct"] = round(100 * (through["p95_ms"] - direct["p95_ms"]) / direct["p95_ms"], 1)
+    return [{"path": "rasa", **direct}, {"path": "gateway", **through}]
+
+
+def _joined(halves: list[dict]) -> dict:
+    latencies = [ms for half in halves for ms in half.pop("latencies")]
+    elapsed = sum(half["elapsed_s"] for half in halves)
+    return {
+        "shape": halves[0]["shape"], "conversations": halves[0]["conversations"], "messages": len(latencies),
+        "errors": sum(h["errors"] for h in halves), "msg_per_s": round(sum(h["sent"] for h in halves) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "cpu_ms_per_msg": {name: round(statistics.mean(h["cpu_ms_per_msg"][name] for h in halves), 1) for name in halves[0]["cpu_ms_per_msg"]},
+    }
+
+
+async def measure(stack: Stack, count: int, newcomers: int, long: int, think: float) -> list[dict]:
     gateway = f"http://127.0.0.1:{stack.ports.gateway}/webhooks/rest/webhook"
     await scenario(gateway, 4, 4, 5, 0, "warmup", 0)  # first requests load lazily; not measured
     shapes = [
         ("1 at a time", dict(concurrency=1, newcomers=newcomers, count=count, think=think, seed=1)),
         ("10 at a time", dict(concurrency=10, newcomers=newcomers, count=count, think=think, seed=1)),
-        (f"1 long ({long} msgs, last half)", dict(concurrency=1, newcomers=1, count=long, think=think, seed=1, measure_from=long // 2)),
+        (f"1 long ({long} msgs, last half)", dict(concurrency=1, newcomers=2, count=long, think=think, seed=1, measure_from=long // 2)),
     ]
     rows = []
     for shape, args in shapes:
-        # Alternate the two paths so that both see the same machine state.
-        direct = await measured(stack, rasa, shape, tag="rasa", **args)
-        through = await measured(stack, gateway, shape, tag="gateway", **args)
-        rows.append({"path": "rasa", **direct})
-        rows.append({"path": "gateway", **through,
-                     "p95_added_pct": round(100 * (through["p95_ms"] - direct["p95_ms"]) / direct["p95_ms"], 1)})
+        rows += await compared(stack, shape, **args)
     return rows
 
 

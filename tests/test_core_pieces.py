@@ -159,3 +159,36 @@ async def test_action_server_calls_share_one_connection_and_keep_rasas_errors():
             await session.close()
         rasa_speedups._sessions.clear()
         await runner.cleanup()
+
+
+def test_model_graph_is_evaluated_as_dask_evaluates_it():
+    import dask
+
+    from welcomebot.rasa_speedups import evaluate_graph
+
+    calls = []
+
+    def node(name):
+        def run(*inputs):
+            calls.append(name)
+            return name, [value for _, value in inputs]
+        return run
+
+    # A diamond (tokenizer used by two nodes), an input with an unhashable value, a node with
+    # no needs: the shapes Rasa's DaskGraphRunner builds.
+    graph = {
+        "__message__": ("__message__", [{"text": "wo deutsch lernen"}]),
+        "normalizer": (node("normalizer"), "__message__"),
+        "tokenizer": (node("tokenizer"), "normalizer"),
+        "classifier": (node("classifier"), "tokenizer"),
+        "entities": (node("entities"), "tokenizer", "normalizer"),
+        "domain": (node("domain"),),
+        "output": (node("output"), "classifier", "entities", "domain"),
+    }
+    theirs = dask.get(graph, ["output", "domain"])
+    expected_calls = sorted(calls)
+    calls.clear()
+    ours = evaluate_graph(graph, ["output", "domain"])
+    assert ours == list(theirs)
+    assert sorted(calls) == expected_calls and len(calls) == len(set(calls))  # each node once
+    assert calls.index("tokenizer") < calls.index("classifier") < calls.index("output")
