@@ -1,7 +1,7 @@
 """Latency of a message through the gateway, beside the same message sent straight to Rasa's
 REST channel, in one run, at 1 and 10 concurrent conversations.
 
-    .venv/bin/python bench/latency.py [--messages 12] [--newcomers 20] [--long 120] [--think 0] [--json FILE]
+    .venv/bin/python bench/latency.py [--messages 12] [--newcomers 40] [--long 120] [--think 0] [--json FILE]
 
 Starts its own stack (real `rasa run`, action server, gateway) on spare ports with a fresh
 SQLite tracker store. Each simulated newcomer sends `--messages` questions (mixed languages,
@@ -55,7 +55,10 @@ async def newcomer(session: aiohttp.ClientSession, url: str, sender: str, pool: 
                    think: float, latencies: list[float], errors: list[str], rng: random.Random) -> None:
     for _ in range(count):
         language, text = rng.choice(pool)
-        body = {"sender": sender, "message": text, "metadata": {"language": language}}
+        # The metadata the gateway passes on to Rasa for this message, so that Rasa gets the same
+        # message on both paths (the gateway reads `language` and `channel` from it).
+        metadata = {"language": language, "language_source": "explicit", "channel": "rest"}
+        body = {"sender": sender, "message": text, "metadata": metadata}
         started = time.perf_counter()
         try:
             async with session.post(url, json=body) as response:
@@ -165,7 +168,7 @@ async def measure(stack: Stack, count: int, newcomers: int, long: int, think: fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=12, help="messages per conversation")
-    parser.add_argument("--newcomers", type=int, default=20, help="conversations per row")
+    parser.add_argument("--newcomers", type=int, default=40, help="conversations per row")
     parser.add_argument("--long", type=int, default=120, help="messages in the long conversation")
     parser.add_argument("--think", type=float, default=0.0, help="mean think time between messages, seconds")
     parser.add_argument("--json", type=Path)
