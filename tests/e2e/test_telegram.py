@@ -23,7 +23,7 @@ from bot.app import GatewayConfig, create_app
 from bot.channels.telegram import TELEGRAM
 from bot.channels.telegram.config import telegram_status
 from bot.channels.telegram.payloads import PayloadTable
-from bot.channels.telegram.ratelimit import UserRateLimiter
+from bot.ratelimit import UserRateLimiter
 from bot.channels.telegram.render import MAX_TEXT, split_text, utf16_len
 from bot.keys import ASSISTANT
 from bot.outbound import DeliveryFailed

@@ -28,7 +28,7 @@ from ...state import pseudonym
 from .commands import COMMANDS, register_commands
 from .config import POLLING, TelegramConfig
 from .payloads import PayloadTable
-from .ratelimit import UserRateLimiter
+from ...ratelimit import UserRateLimiter
 from .render import Outgoing, TextOut, VenueOut, format_piece, keyboard, render
 
 log = logging.getLogger(__name__)

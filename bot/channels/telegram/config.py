@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+from ...ratelimit import rates_from_env
+
 POLLING, WEBHOOK = "polling", "webhook"
 WEBHOOK_PATH = "/telegram/webhook"
 OFF_MESSAGE = ("Telegram is off: set TELEGRAM_TOKEN (from @BotFather) to switch it on; "
@@ -44,12 +46,9 @@ class TelegramConfig:
         # so Telegram learns it, and nobody else can post updates.
         secret = env.get("TELEGRAM_SECRET_TOKEN", "").strip() or secrets.token_urlsafe(32)
         try:
-            burst = int(env.get("TELEGRAM_USER_BURST", cls.user_burst))
-            per_minute = float(env.get("TELEGRAM_USER_PER_MINUTE", cls.user_per_minute))
+            burst, per_minute = rates_from_env(env, "TELEGRAM_USER_BURST", "TELEGRAM_USER_PER_MINUTE", cls.user_burst, cls.user_per_minute)
         except ValueError as error:
-            raise ConfigError(f"TELEGRAM_USER_BURST / TELEGRAM_USER_PER_MINUTE must be numbers: {error}") from None
-        if burst < 1 or per_minute <= 0:
-            raise ConfigError("TELEGRAM_USER_BURST must be at least 1 and TELEGRAM_USER_PER_MINUTE above 0.")
+            raise ConfigError(str(error)) from None
         return cls(
             token=token, mode=mode, webhook_url=webhook_url, secret_token=secret,
             api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or cls.api_base_url,

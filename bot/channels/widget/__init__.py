@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ...keys import ASSISTANT, CONFIG
 from .api import CHANNEL, HISTORY, HUB, add_routes, make_deliver
+from .config import WidgetConfig
 from .history import SQLiteHistoryStore
 from .push import PushHub
 
@@ -47,7 +48,7 @@ def setup(app: web.Application) -> None:
     assistant = app[ASSISTANT]
     assistant.outbound.register(CHANNEL, make_deliver(history, hub))
     assistant.erase_hooks.append(history.erase)  # `/delete` erases what the widget shows, too
-    add_routes(app)
+    add_routes(app, WidgetConfig.from_env())
     app.router.add_get("/widget.js", widget_js)
     app.router.add_get("/", demo_page)
 

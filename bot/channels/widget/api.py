@@ -17,20 +17,23 @@ from typing import Any, Optional, Sequence
 
 from aiohttp import web
 
-from welcomebot.i18n import supported_languages
+from welcomebot.i18n import supported_languages, translator
 from welcomebot.language import negotiate_client_hint
 
 from ...conversation import Assistant, IncomingMessage
 from ...incoming import clean_message, decode
 from ...keys import ASSISTANT
 from ...outbound import DeliveryFailed
+from ...ratelimit import UserRateLimiter
 from ...state import pseudonym
+from .config import WidgetConfig
 from .history import BOT, USER, HistoryStore
 from .push import PushHub
 from .strings import direction, labels, languages
 
 log = logging.getLogger(__name__)
 
+API = "/widget/api/"
 CHANNEL = "widget"
 SENDER_PREFIX = "web:"
 SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -41,12 +44,15 @@ MAX_HINTS = 10
 KEEPALIVE_SECONDS = 15.0
 PAGE = 200  # history entries read at a time for the stream
 # The widget runs on the town's website, another origin than the gateway; nothing it sends is a
-# credential except the random session id in the request itself, so any origin may call.
-CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type, Last-Event-ID",
+# credential except the random session id in the request itself. Which sites may embed it is
+# the district's choice (WIDGET_ALLOWED_ORIGINS, config.py).
+CORS = {"Access-Control-Allow-Headers": "Content-Type, Last-Event-ID",
         "Access-Control-Allow-Methods": "GET, POST, OPTIONS", "Access-Control-Max-Age": "86400"}
 
 HISTORY: web.AppKey = web.AppKey("widget_history", object)  # a HistoryStore
 HUB: web.AppKey = web.AppKey("widget_push", PushHub)
+SETTINGS: web.AppKey = web.AppKey("widget_config", WidgetConfig)
+LIMITS: web.AppKey = web.AppKey("widget_limits", object)  # (per conversation, per address) UserRateLimiters
 
 
 class BadRequest(Exception):
@@ -57,12 +63,29 @@ def sender_of(session: str) -> str:
     return SENDER_PREFIX + session
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, headers=CORS, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+def _cors(request: web.Request) -> dict[str, str]:
+    if request.app[SETTINGS].allowed_origins is None:
+        return {**CORS, "Access-Control-Allow-Origin": "*"}
+    origin = request.headers.get("Origin")
+    if origin and request.app[SETTINGS].allows(origin, request.host):
+        return {**CORS, "Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {**CORS, "Vary": "Origin"}
 
 
-def _error(reason: str, status: int = 400) -> web.Response:
-    return _json({"error": reason}, status)
+def _json(request: web.Request, data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, headers=_cors(request), dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def _error(request: web.Request, reason: str, status: int = 400) -> web.Response:
+    return _json(request, {"error": reason}, status)
+
+
+@web.middleware
+async def allowed_sites_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A browser on a site that may not embed the widget gets 403 from every API route."""
+    if request.path.startswith(API) and not request.app[SETTINGS].allows(request.headers.get("Origin"), request.host):
+        return _error(request, "this website may not use the widget (WIDGET_ALLOWED_ORIGINS)", 403)
+    return await handler(request)
 
 
 def _session(value: Any) -> str:
@@ -137,23 +160,44 @@ async def post_message(request: web.Request) -> web.Response:
         body = json.loads(decode(raw)) if raw else None
         session, message, shown, client_id = _incoming(body)
     except json.JSONDecodeError as error:
-        return _error(f"the body is not JSON: {error.msg} at position {error.pos}")
+        return _error(request, f"the body is not JSON: {error.msg} at position {error.pos}")
     except BadRequest as error:
-        return _error(str(error))
+        return _error(request, str(error))
     assistant: Assistant = request.app[ASSISTANT]
     history: HistoryStore = request.app[HISTORY]
     if client_id and history.has_client_id(message.sender_id, client_id):
         # Sent again after a lost answer (offline queue, gateway restart): handled once already,
         # its answer is in the history and reaches the browser through the stream.
-        return _json({**_language_reply(conversation_language(assistant, session)), "messages": [], "duplicate": True})
-    replies = await assistant.handle(message)
+        return _json(request, {**_language_reply(conversation_language(assistant, session)), "messages": [], "duplicate": True})
+    verdict = _rate_limit(request, session)
+    if verdict == "drop":
+        return _error(request, "too many messages: wait a moment, then write again", 429)
+    replies = await assistant.handle(message) if verdict == "ok" else [_slow_down(assistant, session)]
     # Stored after the core answered: a request cut off by a restart leaves nothing half-stored,
     # and the browser sends it again.
     entries = history.append(message.sender_id, USER, [shown], client_id)
     entries += history.append(message.sender_id, BOT, [_shown(r) for r in replies])
     request.app[HUB].notify(message.sender_id)
     language = conversation_language(assistant, session, message.client_languages)
-    return _json({**_language_reply(language), "messages": [e.as_json() for e in entries]})
+    return _json(request, {**_language_reply(language), "messages": [e.as_json() for e in entries]})
+
+
+def _rate_limit(request: web.Request, session: str) -> str:
+    """'ok', 'warn' (over the limit: the newcomer is told once) or 'drop' (over it, told already).
+    An address over its own limit is dropped: that is no single newcomer typing fast."""
+    per_session, per_address = request.app[LIMITS]
+    if per_address.take(request.remote or "unknown") != "ok":
+        log.warning("widget: rate limit for address of %s", pseudonym(sender_of(session)))
+        return "drop"
+    verdict = per_session.take(session)
+    if verdict != "ok":
+        log.info("widget: rate limit for %s (%s)", pseudonym(sender_of(session)), verdict)
+    return verdict
+
+
+def _slow_down(assistant: Assistant, session: str) -> dict[str, Any]:
+    _ = translator(conversation_language(assistant, session))
+    return {"recipient_id": sender_of(session), "text": _("You are writing faster than I can read. Please wait a moment, then write again.")}
 
 
 def _shown(reply: dict[str, Any]) -> dict[str, Any]:
@@ -165,17 +209,17 @@ async def get_history(request: web.Request) -> web.Response:
         session = _session(request.query.get("session"))
         after = _after(request.query.get("after"))
     except BadRequest as error:
-        return _error(str(error))
+        return _error(request, str(error))
     entries = request.app[HISTORY].since(sender_of(session), after)
     language = conversation_language(request.app[ASSISTANT], session, _hints(request.query.get("client_languages")))
-    return _json({**_language_reply(language), "messages": [e.as_json() for e in entries]})
+    return _json(request, {**_language_reply(language), "messages": [e.as_json() for e in entries]})
 
 
 async def get_strings(request: web.Request) -> web.Response:
     wanted = request.query.get("language")
     if wanted not in supported_languages():
         wanted = conversation_language(request.app[ASSISTANT], None, _hints(request.query.get("client_languages")))
-    return _json({**_language_reply(wanted), "strings": labels(wanted), "languages": languages()})
+    return _json(request, {**_language_reply(wanted), "strings": labels(wanted), "languages": languages()})
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -185,12 +229,12 @@ async def events(request: web.Request) -> web.StreamResponse:
         session = _session(request.query.get("session"))
         after = _after(request.headers.get("Last-Event-ID") or request.query.get("after"))
     except BadRequest as error:
-        return _error(str(error))
+        return _error(request, str(error))
     conversation = sender_of(session)
     history: HistoryStore = request.app[HISTORY]
     hub: PushHub = request.app[HUB]
     response = web.StreamResponse(headers={
-        **CORS, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+        **_cors(request), "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
     })
     await response.prepare(request)
     try:
@@ -216,7 +260,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def preflight(request: web.Request) -> web.Response:
-    return web.Response(status=204, headers=CORS)
+    return web.Response(status=204, headers=_cors(request))
 
 
 def make_deliver(history: HistoryStore, hub: PushHub):
@@ -231,7 +275,11 @@ def make_deliver(history: HistoryStore, hub: PushHub):
     return deliver
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, config: WidgetConfig) -> None:
+    app[SETTINGS] = config
+    app[LIMITS] = (UserRateLimiter(config.session_burst, config.session_per_minute),
+                   UserRateLimiter(config.address_burst, config.address_per_minute))
+    app.middlewares.append(allowed_sites_only)
     app.router.add_post("/widget/api/messages", post_message)
     app.router.add_get("/widget/api/history", get_history)
     app.router.add_get("/widget/api/events", events)

@@ -1,10 +1,11 @@
-"""Per-newcomer rate limiting: a token bucket per conversation, so one flood cannot take the
-assistant's time from everybody else. Sending is limited separately by PTB's AIORateLimiter."""
+"""Per-newcomer rate limiting: a token bucket per key (a conversation, an address), so one flood
+cannot take the assistant's time from everybody else. Used by the Telegram and widget channels;
+Telegram's sending is limited separately by PTB's AIORateLimiter."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 MAX_TRACKED = 10_000  # conversations remembered; the quietest are forgotten first
 
@@ -40,3 +41,14 @@ class UserRateLimiter:
             return "drop"
         bucket.warned = True
         return "warn"
+
+
+def rates_from_env(env: Mapping[str, str], burst_name: str, per_minute_name: str, burst: int, per_minute: float) -> tuple[int, float]:
+    """(burst, per minute) from two environment variables, or ValueError naming them."""
+    try:
+        burst, per_minute = int(env.get(burst_name, burst)), float(env.get(per_minute_name, per_minute))
+    except ValueError as error:
+        raise ValueError(f"{burst_name} / {per_minute_name} must be numbers: {error}") from None
+    if burst < 1 or per_minute <= 0:
+        raise ValueError(f"{burst_name} must be at least 1 and {per_minute_name} above 0.")
+    return burst, per_minute
