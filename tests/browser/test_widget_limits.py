@@ -102,3 +102,26 @@ def test_bad_limits_are_named(env, message):
     with pytest.raises(ValueError) as error:
         WidgetConfig.from_env(env)
     assert message in str(error.value)
+
+
+async def test_behind_the_districts_proxy_each_newcomers_own_address_counts(gateway):
+    client = await gateway(WIDGET_ADDRESS_BURST="2", WIDGET_ADDRESS_PER_MINUTE="0.001")  # the test client is on loopback: a proxy
+
+    async def from_address(address: str, n: int) -> int:
+        response = await client.post("/widget/api/messages", json={"session": session(n), "text": "Hallo"},
+                                     headers={"X-Forwarded-For": f"203.0.113.99, {address}"})  # the left entry is the client's own word
+        return response.status
+
+    assert [await from_address("198.51.100.7", n) for n in range(3)] == [200, 200, 429]
+    assert await from_address("198.51.100.8", 10) == 200  # another newcomer behind the same proxy
+
+
+def test_the_client_address_is_read_past_trusted_proxies_only():
+    config = WidgetConfig.from_env({"WIDGET_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
+    assert config.client_address("127.0.0.1", "198.51.100.7") == "198.51.100.7"
+    assert config.client_address("127.0.0.1", "198.51.100.7, 10.1.2.3") == "198.51.100.7"  # two of our proxies
+    assert config.client_address("198.51.100.9", "1.2.3.4") == "198.51.100.9"  # not a proxy: its header is ignored
+    assert config.client_address("127.0.0.1", None) == "127.0.0.1"
+    assert config.client_address("127.0.0.1", "not an address, 10.1.2.3") == "not an address"
+    with pytest.raises(ValueError, match="WIDGET_TRUSTED_PROXIES"):
+        WidgetConfig.from_env({"WIDGET_TRUSTED_PROXIES": "proxy.example"})

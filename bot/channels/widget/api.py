@@ -186,7 +186,8 @@ def _rate_limit(request: web.Request, session: str) -> str:
     """'ok', 'warn' (over the limit: the newcomer is told once) or 'drop' (over it, told already).
     An address over its own limit is dropped: that is no single newcomer typing fast."""
     per_session, per_address = request.app[LIMITS]
-    if per_address.take(request.remote or "unknown") != "ok":
+    address = request.app[SETTINGS].client_address(request.remote, request.headers.get("X-Forwarded-For"))
+    if per_address.take(address) != "ok":
         log.warning("widget: rate limit for address of %s", pseudonym(sender_of(session)))
         return "drop"
     verdict = per_session.take(session)
