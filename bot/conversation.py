@@ -34,6 +34,9 @@ class IncomingMessage:
     channel: str = "rest"
     language: Optional[str] = None  # an explicit choice made in the client (picker)
     client_languages: Sequence[str] = ()  # hints: Telegram language_code, navigator.languages
+    # The channel's id of this message (a Telegram update, the widget's client id): a message
+    # the channel delivers twice (an update redelivered after a crash) reaches a Lotse once.
+    message_id: Optional[str] = None
 
 
 class Assistant:
@@ -69,7 +72,7 @@ class Assistant:
         metadata = {"language": choice.code, "language_source": choice.source, "channel": message.channel}
         if self.handovers is not None:  # while a Lotse has the conversation, Rasa does not answer
             text = handover_hook.command(text)
-            diverted = await handover_hook.divert(self.handovers, message.sender_id, text, getattr(message, "message_id", None))
+            diverted = await handover_hook.divert(self.handovers, message.sender_id, text, message.message_id)
             if diverted is not None:
                 self.state.save(state)
                 return diverted

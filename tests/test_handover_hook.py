@@ -59,3 +59,17 @@ async def test_while_active_messages_are_diverted_and_back_to_the_bot_goes_to_ra
     assert again and again[0]["buttons"][0]["payload"] == BACK_TO_BOT
     assert await hook.divert(core, "s4", BACK_TO_BOT) is None  # ended; Rasa greets them back
     assert core.active("s4") is None
+
+
+async def test_a_message_a_channel_delivers_twice_reaches_the_lotse_once(core, tmp_path):
+    from bot.conversation import Assistant, IncomingMessage
+    from bot.rasa_client import RasaClient
+    from bot.state import SQLiteStateStore
+
+    assistant = Assistant(RasaClient(["http://127.0.0.1:9"]), SQLiteStateStore(tmp_path / "state.sqlite3"), core.content)
+    assistant.handovers = core
+    await core.request("tg:5", "telegram", "uk", "lindenau")
+    for _ in range(2):  # Telegram delivers an update again after the gateway died before confirming it
+        await assistant.handle(IncomingMessage("tg:5", "Привіт", channel="telegram", message_id="tg-update:41"))
+    await assistant.handle(IncomingMessage("tg:5", "Привіт", channel="telegram", message_id="tg-update:42"))  # the same words, a new message
+    assert [m.body["text"] for m in core.store.pending(TO_STAFF, core.active("tg:5").id)] == ["Привіт", "Привіт"]

@@ -174,3 +174,16 @@ async def test_shown_text_is_what_the_core_reads_and_bounded(client):
     shown = reply["messages"][0]["text"]
     assert shown.startswith("Hallo") and "\x00" not in shown and "\x07" not in shown
     assert len(shown) <= 2010 and shown.endswith("Wo ist das Bürgerbüro?")
+
+
+async def test_a_relayed_message_delivered_again_after_a_crash_is_shown_once(client):
+    # The handover core delivers at least once: a message stored here just before the gateway
+    # died is delivered again after the restart, with the same relay id.
+    relayed = {"recipient_id": f"web:{SESSION}", "text": "Olena: Ich bin da.", "custom": {"welcomebot": {"relay_id": "h-1:7"}}}
+    for _ in range(2):
+        await client.app[ASSISTANT].outbound.deliver("widget", f"web:{SESSION}", [relayed])
+    other = {**relayed, "text": "Olena: Noch etwas?", "custom": {"welcomebot": {"relay_id": "h-1:8"}}}
+    await client.app[ASSISTANT].outbound.deliver("widget", f"web:{SESSION}", [other])
+    stored = (await (await client.get(f"/widget/api/history?session={SESSION}")).json())["messages"]
+    assert [m["text"] for m in stored] == ["Olena: Ich bin da.", "Olena: Noch etwas?"]
+    assert all("client_id" not in m for m in stored)  # relay ids stay in the gateway

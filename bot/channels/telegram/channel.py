@@ -165,7 +165,7 @@ class TelegramChannel:
         hints = [user.language_code] if user and user.language_code else []
         return await self.assistant.handle(IncomingMessage(
             sender_id=conversation_id(update.effective_chat.id), text=text, channel=CHANNEL,
-            language=language, client_languages=hints,
+            language=language, client_languages=hints, message_id=f"tg-update:{update.update_id}",
         ))
 
     def language_of(self, update: Update) -> str:

@@ -149,7 +149,7 @@ def _incoming(body: Any) -> tuple[str, IncomingMessage, dict[str, Any], Optional
     message = IncomingMessage(
         sender_id=sender_of(session), text=said, channel=CHANNEL,
         language=language if isinstance(language, str) and language in supported_languages() else None,
-        client_languages=_hints(body.get("client_languages")),
+        client_languages=_hints(body.get("client_languages")), message_id=f"web-client:{client_id}" if client_id else None,
     )
     return session, message, shown, client_id
 
@@ -270,7 +270,13 @@ def make_deliver(history: HistoryStore, hub: PushHub):
     async def deliver(sender_id: str, messages: list[dict[str, Any]]) -> None:
         if not sender_id.startswith(SENDER_PREFIX):
             raise DeliveryFailed(f"{pseudonym(sender_id)} is not a widget conversation")
-        history.append(sender_id, BOT, [_shown(m) for m in messages])
+        for message in messages:
+            # A relayed message is delivered at least once (the gateway may die between storing
+            # it here and marking it delivered): its relay id keeps the second copy out.
+            relay_id = ((message.get("custom") or {}).get("welcomebot") or {}).get("relay_id")
+            if relay_id and history.has_client_id(sender_id, str(relay_id)):
+                continue
+            history.append(sender_id, BOT, [_shown(message)], str(relay_id) if relay_id else None)
         hub.notify(sender_id)
 
     return deliver

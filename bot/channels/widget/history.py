@@ -25,12 +25,13 @@ class Entry:
     id: int
     sender: str  # USER or BOT
     message: dict[str, Any] = field(default_factory=dict)  # {"text"?, "buttons"?, "custom"?}
-    client_id: Optional[str] = None  # the browser's id of a sent message: a resent one is not stored twice
+    # The browser's id of a sent message, or a relayed message's relay id: either is stored once.
+    client_id: Optional[str] = None
     at: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         data = {"id": self.id, "from": self.sender, "at": self.at, **self.message}
-        if self.client_id:
+        if self.client_id and self.sender == USER:  # a bot entry's is the relay id: the gateway's own
             data["client_id"] = self.client_id
         return data
 
