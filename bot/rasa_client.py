@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import time
+import uuid
 from typing import Any, Optional, Sequence
 
 import aiohttp
@@ -57,9 +58,14 @@ class RasaClient:
 
     async def send(self, sender_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         session = await self.session()
-        body = {"sender": sender_id, "message": text, "metadata": metadata}
+        # The turn's id: a turn sent again to the next replica (`retry`) after the first one
+        # failed mid-turn is answered from what the first one stored, if it finished it
+        # (welcomebot/rasa_turns.py), not processed twice.
+        body = {"sender": sender_id, "message": text, "metadata": {**metadata, "turn_id": uuid.uuid4().hex}}
         last_error: Optional[Exception] = None
-        for url in self._order(sender_id):
+        for attempt, url in enumerate(self._order(sender_id)):
+            if attempt:
+                body["metadata"]["retry"] = True
             try:
                 async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
                     if response.status == 200:

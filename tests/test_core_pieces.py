@@ -192,3 +192,23 @@ def test_model_graph_is_evaluated_as_dask_evaluates_it():
     assert ours == list(theirs)
     assert sorted(calls) == expected_calls and len(calls) == len(set(calls))  # each node once
     assert calls.index("tokenizer") < calls.index("classifier") < calls.index("output")
+
+
+def test_the_answers_of_a_stored_turn_are_found_by_its_id():
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from welcomebot.rasa_turns import answers_of
+
+    tracker = DialogueStateTracker.from_events("s", [
+        UserUttered("hallo", metadata={"turn_id": "t1"}), ActionExecuted("action_greet"), BotUttered("Willkommen!"),
+        ActionExecuted("action_listen"),
+        UserUttered("arzt?", metadata={"turn_id": "t2"}), ActionExecuted("action_answer_topic"),
+        BotUttered("Dr. Aydin", {"buttons": [{"title": "Karte", "payload": "/map"}]}), BotUttered(None, {"custom": {"welcomebot": {"offers": []}}}),
+        ActionExecuted("action_listen"),
+    ])
+    answers = answers_of(tracker, "t2")
+    assert [a["text"] for a in answers] == ["Dr. Aydin", None]
+    assert answers[0]["buttons"][0]["payload"] == "/map" and answers[1]["custom"] == {"welcomebot": {"offers": []}}
+    assert [a["text"] for a in answers_of(tracker, "t1")] == ["Willkommen!"]  # up to the next message
+    assert answers_of(tracker, "t3") is None  # never stored: the turn is processed

@@ -193,8 +193,9 @@ def apply() -> None:
     DaskGraphRunner.run = _run_graph  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
     # The other fixes this project applies to the Rasa process, each in its own module.
-    from . import rasa_lock, rasa_tracker_store
+    from . import rasa_lock, rasa_tracker_store, rasa_turns
 
     rasa_lock.apply()
     rasa_tracker_store.apply()
+    rasa_turns.apply()
 

@@ -3,6 +3,7 @@ switches, bad input, broken content, health."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from welcomebot.content import ContentStore, category_of_intent
 from welcomebot.i18n import name_in, translator
 
 from ..conftest import REQUIRED_LANGUAGES, ROOT
-from .conftest import buttons, custom, texts
+from .conftest import RestClient, buttons, custom, texts
 
 QUESTIONS = yaml.safe_load((ROOT / "tests" / "data" / "e2e_questions.yml").read_text(encoding="utf-8"))
 TOWN = "lindenau"
@@ -247,3 +248,22 @@ def test_terminal_chat_talks_through_the_gateway(stack):
     assert _("Which town do you live in? Then I can show you the offers near you.") in after_tap
     after_question = after_tap.split("> ", 1)[1]
     assert _("Which town do you live in? Then I can show you the offers near you.") in after_question
+
+
+def test_a_turn_sent_again_after_a_replica_failed_is_answered_once(stack):
+    """What the gateway does when a replica dies mid-turn (bot/rasa_client.py): the same turn,
+    marked `retry`, to the next replica. Here one real Rasa plays both replicas: the turn was
+    finished and stored, so the retry gets the same answers and nothing is stored twice."""
+    rasa = RestClient(stack.ports.rasa)
+    sender = "e2e-retried-turn"
+    first = rasa.send(sender, "wo kann ich in lindenau deutsch lernen", {"language": "de", "turn_id": "turn-1"})
+    assert custom(first, "offers")  # a real answer with offers
+    again = rasa.send(sender, "wo kann ich in lindenau deutsch lernen", {"language": "de", "turn_id": "turn-1", "retry": True})
+    assert again == first
+    # A retry of a turn the failed replica never stored is processed as any turn.
+    fresh = rasa.send(sender, "wo ist ein arzt in lindenau", {"language": "de", "turn_id": "turn-2", "retry": True})
+    assert custom(fresh, "offers") and fresh != first
+    with sqlite3.connect(stack.var_dir / "tracker.sqlite3") as db:
+        said = [json.loads(data)["text"] for (data,) in db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,))]
+    assert said.count("wo kann ich in lindenau deutsch lernen") == 1 and said.count("wo ist ein arzt in lindenau") == 1

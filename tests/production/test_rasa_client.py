@@ -17,7 +17,8 @@ pytestmark = pytest.mark.production
 
 class Replica:
     def __init__(self, port: int, delay: float = 0.0) -> None:
-        self.port, self.delay, self.received = port, delay, []
+        self.port, self.delay, self.received, self.metadata = port, delay, [], []
+        self.dies_mid_turn = False  # takes the turn, then drops the connection without answering
         self.runner = None
 
     @property
@@ -28,6 +29,10 @@ class Replica:
         async def webhook(request: web.Request) -> web.Response:
             body = await request.json()
             self.received.append(body["message"])
+            self.metadata.append(body.get("metadata") or {})
+            if self.dies_mid_turn:
+                request.transport.close()
+                raise ConnectionResetError("replica died mid-turn")
             await asyncio.sleep(self.delay)
             return web.json_response([{"recipient_id": body["sender"], "text": f"{self.port}:{body['message']}"}])
 
@@ -85,3 +90,25 @@ async def test_a_slow_replica_is_not_replayed_on_the_next_and_none_answering_is_
             await nobody.send("anyone", "hello", {})
     finally:
         await nobody.close()
+
+
+async def test_a_turn_sent_to_the_next_replica_is_marked_as_a_retry_of_the_same_turn():
+    first, second = await Replica(BASE + 4, delay=0.0).start(), await Replica(BASE + 5).start()
+    client = RasaClient([first.url, second.url], retry_after=60)
+    try:
+        sender = next(s for s in (f"n-{i}" for i in range(100)) if client.home(s) == first.url)
+        await client.send(sender, "eins", {"language": "uk"})
+        await client.send(sender, "zwei", {"language": "uk"})
+        ids = [m["turn_id"] for m in first.metadata]
+        assert len(set(ids)) == 2 and not any(m.get("retry") for m in first.metadata)  # a new id per turn
+        assert first.metadata[0]["language"] == "uk"  # the channel's metadata is kept
+
+        first.dies_mid_turn = True
+        replies = await client.send(sender, "drei", {"language": "uk"})
+        assert replies[0]["text"] == f"{second.port}:drei"
+        assert second.metadata[-1]["turn_id"] == first.metadata[-1]["turn_id"] and second.metadata[-1]["retry"] is True
+        assert not first.metadata[-1].get("retry")
+    finally:
+        await client.close()
+        await first.stop()
+        await second.stop()
