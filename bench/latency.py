@@ -10,9 +10,10 @@ a reply and the next question, as a person reading and typing would; 0 is closed
 (back to back), the hardest case.
 
 Rows: `--newcomers` newcomers one after another (1 conversation at a time) and ten at a time
-(10 concurrent conversations), so both rows have the same conversations; then one long
-conversation of `--long` messages, whose last half shows what a turn costs deep into a
-conversation.
+(10 concurrent conversations), so both rows have the same conversations; then long
+conversations of `--long` messages, whose last halves show what a turn costs deep into a
+conversation. Each row measures Rasa directly and the gateway in two halves each, in the order
+Rasa, gateway, gateway, Rasa, with the same conversations on both paths.
 """
 from __future__ import annotations
 
