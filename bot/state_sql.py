@@ -12,6 +12,8 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from welcomebot.sql import create_tables
+
 from .state import ConversationState
 
 metadata = sa.MetaData()
@@ -26,21 +28,11 @@ conversations = sa.Table(
 )
 
 
-def _create_tables(engine: sa.engine.Engine) -> None:
-    try:
-        metadata.create_all(engine)
-    except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
-        # Gateway instances starting together race on PostgreSQL's catalog ("duplicate key value
-        # violates unique constraint pg_type_typname_nsp_index"): fine once the table exists.
-        if not sa.inspect(engine).has_table(conversations.name):
-            raise
-
-
 class PostgresStateStore:
     def __init__(self, url: str) -> None:
         # pool_pre_ping: a PostgreSQL restart must not leave the gateway with dead connections.
         self.engine = sa.create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, future=True)
-        _create_tables(self.engine)
+        create_tables(metadata, self.engine)
 
     def load(self, sender_id: str) -> ConversationState:
         query = sa.select(conversations.c.language, conversations.c.language_source, conversations.c.updated_at,

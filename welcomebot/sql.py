@@ -2,6 +2,7 @@
 PostgreSQL (production profile), chosen by URL."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,3 +27,17 @@ def _wal(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def create_tables(metadata: sa.MetaData, engine: sa.engine.Engine, attempts: int = 5) -> None:
+    """`metadata.create_all`, safe when several processes start at once on one PostgreSQL
+    (gateway instances, Rasa replicas' action servers): the loser of two concurrent CREATE TABLEs
+    gets a unique violation on PostgreSQL's catalog, and then finds the tables on a second look."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from welcomebot.sql import create_engine
+from welcomebot.sql import create_engine, create_tables
 
 from .machine import ACTIVE, Actor, Handover, State
 
@@ -95,7 +95,7 @@ class HandoverStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import settings
-from ..sql import create_engine
+from ..sql import create_engine, create_tables
 
 UNKNOWN_TOWN = "unknown"  # the newcomer has not said where they live
 
@@ -83,7 +83,7 @@ def default_url() -> str:
 class StatsStore:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)  # the action server and `welcomebot stats` share the file
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
         self._lock = threading.Lock()
 
     # -- writing -----------------------------------------------------------------------------
