@@ -266,7 +266,7 @@ def main() -> None:
             stack.wait_ready(timeout=400)
             idle_memory = topology.memory()
             load_times = {name: round(stack.ready_after[name], 1) for name in stack.rasa_names()}
-            print(f"\nModel load (rasa run start to answering, both replicas starting at once): "
+            print("\nModel load (rasa run start to answering, both replicas starting at once): "
                   + ", ".join(f"{k} {v} s" for k, v in load_times.items()), flush=True)
             print(f"Load: {args.conversations} newcomers x {args.messages} messages, think time {args.think[0]:g}-{args.think[1]:g} s, "
                   f"{os.cpu_count()} cores (load average before: {os.getloadavg()[0]:.1f}), PostgreSQL tracker + Redis lock\n{HEADER}",

@@ -5,7 +5,7 @@ import shutil
 
 from welcomebot.cli import main
 from welcomebot.content import ContentStore
-from welcomebot.content.report import ContentReport, html_report, text_report
+from welcomebot.content.report import ContentReport, text_report
 
 from .conftest import REQUIRED_LANGUAGES, ROOT
 from .test_content_validation import GOOD_OFFER

@@ -6,7 +6,7 @@ import pytest
 
 from welcomebot.content import ContentStore
 
-from .conftest import REQUIRED_LANGUAGES, ROOT
+from .conftest import REQUIRED_LANGUAGES
 
 
 def test_store_reloads_good_edits_and_keeps_last_good_on_broken_ones(content_copy):
@@ -123,7 +123,6 @@ def test_sqlite_engines_reuse_their_connection_in_wal_mode(tmp_path):
 
 
 async def test_action_server_calls_share_one_connection_and_keep_rasas_errors():
-    import aiohttp
     from aiohttp import web
     from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 

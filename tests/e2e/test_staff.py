@@ -3,7 +3,6 @@ and statistics database): hot reload under load, and statistics of scripted conv
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import shutil
 import sqlite3

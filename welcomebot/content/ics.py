@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 from .model import Address, Contact, LocalizedText, Offer, Problem

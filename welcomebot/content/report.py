@@ -11,7 +11,7 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 
-from .model import CATEGORIES, ContentSnapshot, Offer
+from .model import CATEGORIES, ContentSnapshot
 
 
 @dataclass

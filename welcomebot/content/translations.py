@@ -18,7 +18,7 @@ from typing import Iterator, Optional, Sequence
 import yaml
 
 from .model import Problem
-from .yaml_lines import LineDict, LineList, load_with_lines
+from .yaml_lines import LineDict, load_with_lines
 
 STAMP_FILE = ".translations.yml"
 _CODE = re.compile(r"^[a-z]{2,3}$")
