@@ -14,13 +14,13 @@ import sqlalchemy
 
 from welcomebot.content import ContentStore
 from welcomebot.i18n import supported_languages, translator
-from welcomebot.language import EXPLICIT, choose_language
+from welcomebot.language import EXPLICIT, LanguageChoice, choose_language
 
 from .handover import hook as handover_hook
 from .incoming import clean_message
 from .outbound import Outbound
 from .rasa_client import RasaClient, RasaUnavailable
-from .state import StateStore, pseudonym
+from .state import ConversationState, StateStore, pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +50,27 @@ class Assistant:
         self._tracker_engine = sqlalchemy.create_engine(tracker_store_url) if tracker_store_url else None
         self.handovers = None  # a bot.handover.Handovers, set by bot.handover.setup (SPEC §7)
 
+    def _language(self, state: ConversationState, text: str, chosen: Optional[str], client_hints: Sequence[str]) -> LanguageChoice:
+        """SPEC §3 for this conversation: a choice made now, else as `choose_language` decides
+        from the text and what the conversation chose so far."""
+        supported = supported_languages()
+        return choose_language(
+            text=text, supported=supported, default=self.content.snapshot().district.default_language,
+            explicit=chosen if chosen in supported else state.explicit_language, previous=state.language,
+            client_hints=client_hints,
+        )
+
+    def language_of(self, sender_id: Optional[str], client_hints: Sequence[str] = ()) -> str:
+        """The conversation's language where there is no text to read it from: a channel's own
+        sentences, the widget's labels (no `sender_id`: before the first message)."""
+        state = self.state.load(sender_id) if sender_id else ConversationState("")
+        return self._language(state, "", None, client_hints).code
+
     async def handle(self, message: IncomingMessage) -> list[dict[str, Any]]:
         supported = supported_languages()
         text = clean_message(message.text)
         state = self.state.load(message.sender_id)
-        explicit = message.language if message.language in supported else state.explicit_language
-        choice = choose_language(
-            text=text,
-            supported=supported,
-            default=self.content.snapshot().district.default_language,
-            explicit=explicit,
-            previous=state.language,
-            client_hints=message.client_languages,
-        )
+        choice = self._language(state, text, message.language, message.client_languages)
         if text.lower() in DELETE_COMMANDS:
             await self.erase(message.sender_id)
             _ = translator(choice.code)

@@ -20,7 +20,6 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, C
                           ContextTypes, MessageHandler, TypeHandler, filters)
 
 from welcomebot.i18n import own_name, supported_languages, translator
-from welcomebot.language import choose_language
 
 from ...conversation import Assistant, IncomingMessage
 from ...outbound import DeliveryFailed
@@ -170,13 +169,9 @@ class TelegramChannel:
 
     def language_of(self, update: Update) -> str:
         """The conversation's language for the channel's own few sentences (SPEC §3, without a text)."""
-        state = self.assistant.state.load(conversation_id(update.effective_chat.id))
         user = update.effective_user
-        return choose_language(
-            text="", supported=supported_languages(), default=self.assistant.content.snapshot().district.default_language,
-            explicit=state.explicit_language, previous=state.language,
-            client_hints=[user.language_code] if user and user.language_code else [],
-        ).code
+        hints = [user.language_code] if user and user.language_code else []
+        return self.assistant.language_of(conversation_id(update.effective_chat.id), hints)
 
     def language_picker(self, language: str) -> TextOut:
         _ = translator(language)

@@ -18,7 +18,6 @@ from typing import Any, Optional, Sequence
 from aiohttp import web
 
 from welcomebot.i18n import supported_languages, translator
-from welcomebot.language import negotiate_client_hint
 
 from ...conversation import Assistant, IncomingMessage
 from ...incoming import clean_message, decode
@@ -115,14 +114,8 @@ def _language_reply(language: str) -> dict[str, Any]:
 
 
 def conversation_language(assistant: Assistant, session: Optional[str], hints: Sequence[str] = ()) -> str:
-    """The conversation's language as the core keeps it; before a first message, the browser's
-    languages negotiated like the core does (SPEC §3), else the district's default."""
-    if session:
-        stored = assistant.state.load(sender_of(session)).language
-        if stored in supported_languages():
-            return stored
-    default = assistant.content.snapshot().district.default_language
-    return negotiate_client_hint(hints, supported_languages()) or (default if default in supported_languages() else supported_languages()[0])
+    """The conversation's language as the core keeps it (before a first message: the browser's)."""
+    return assistant.language_of(sender_of(session) if session else None, hints)
 
 
 def _incoming(body: Any) -> tuple[str, IncomingMessage, dict[str, Any], Optional[str]]:
