@@ -40,3 +40,29 @@ def content_copy(tmp_path: Path) -> Path:
     target = tmp_path / "content"
     shutil.copytree(ROOT / "content", target)
     return target
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of a throwaway PostgreSQL server's database, started the first time a test asks."""
+    from welcomebot.services import PostgresServer
+
+    from .support.postgres import postgres_port
+
+    server = PostgresServer(postgres_port()).start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str):
+    """A fresh, empty database per test, dropped after it."""
+    from .support.postgres import drop_database, fresh_database
+
+    url = fresh_database(postgres_server)
+    try:
+        yield url
+    finally:
+        drop_database(postgres_server, url)

@@ -25,7 +25,6 @@ from bot.outbound import DeliveryFailed, Outbound
 from welcomebot.content import ContentStore
 
 from .conftest import BERLIN, REQUIRED_LANGUAGES, ROOT
-from .support.handover_postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 TUESDAY_10 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
 OLENA, IRINA, MARIAM = 7100000001, 7100000006, 7100000003

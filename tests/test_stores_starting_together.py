@@ -9,10 +9,10 @@ from bot.handover.store import HandoverStore
 from bot.state_sql import PostgresStateStore
 from welcomebot.stats.store import StatsStore
 
-from .support.handover_postgres import fresh_database, postgres_server  # noqa: F401 - a fixture
+from .support.postgres import fresh_database
 
 
-def test_stores_created_by_several_processes_at_once_all_start(postgres_server):  # noqa: F811
+def test_stores_created_by_several_processes_at_once_all_start(postgres_server):
     for round_ in range(3):  # a race: a few fresh databases, eight starters each
         url = fresh_database(postgres_server, f"together_{round_}_")
         start = threading.Barrier(8)

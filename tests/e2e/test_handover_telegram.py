@@ -24,7 +24,7 @@ from welcomebot.stack import Stack
 from ..conftest import PORT_OFFSET
 from ..conftest import test_ports as ports_for  # renamed: pytest would collect a test_* name as a test
 from ..support.bot_api_server import BotApiServer, Sent, User
-from ..support.handover_postgres import fresh_database, postgres_server  # noqa: F401 - a fixture
+from ..support.postgres import fresh_database
 from .conftest import ARTIFACTS
 
 TOKEN = "7101:handover-e2e"
@@ -56,7 +56,7 @@ def chat_base(store_env) -> int:
 
 
 @pytest.fixture(scope="module")
-def postgres_module_url(postgres_server: str) -> str:  # noqa: F811 - the session fixture
+def postgres_module_url(postgres_server: str) -> str:
     return fresh_database(postgres_server, "handover_e2e_")
 
 
