@@ -38,15 +38,11 @@ def lotse_widget_stack(model: Path, widget_content: Path, staff_api: BotApiServe
     running = Stack(
         model=model, ports=ports_for(27105, 27155, 28680), var_dir=tmp_path_factory.mktemp("handover-widget-var"),
         log_dir=ARTIFACTS / "browser-logs" / "handover",
-        extra_env={"WELCOMEBOT_CONTENT_DIR": str(widget_content), "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": staff_api.root_url,
-                   "LOTSE_GROUP_ID": str(GROUP), "WELCOMEBOT_HANDOVER_RETRY_SECONDS": "0.5"},
+        extra_env={"WELCOMEBOT_CONTENT_DIR": str(widget_content), **staff_api.gateway_env(TOKEN, GROUP),
+                   "WELCOMEBOT_HANDOVER_RETRY_SECONDS": "0.5"},
     )
-    running.start()
-    try:
-        running.wait_ready(timeout=300)
+    with running.running():
         yield running
-    finally:
-        running.stop()
 
 
 def in_topic(api: BotApiServer, thread: int) -> list[str]:

@@ -67,17 +67,10 @@ def base_stack(model: Path, e2e_content: Path, bot_api: BotApiServer, tmp_path_f
     running = Stack(
         model=model, ports=ports_for(25105, 25155, 28180), var_dir=tmp_path_factory.mktemp("handover-var"),
         log_dir=ARTIFACTS / "e2e-logs" / "handover",
-        extra_env={
-            "WELCOMEBOT_CONTENT_DIR": str(e2e_content), "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": bot_api.root_url,
-            "LOTSE_GROUP_ID": str(GROUP), "WELCOMEBOT_HANDOVER_RETRY_SECONDS": "0.5",
-        },
+        extra_env={"WELCOMEBOT_CONTENT_DIR": str(e2e_content), **bot_api.gateway_env(TOKEN, GROUP), "WELCOMEBOT_HANDOVER_RETRY_SECONDS": "0.5"},
     )
-    running.start()
-    try:
-        running.wait_ready(timeout=300)
+    with running.running():
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -78,7 +78,7 @@ def bot_api():
 
 
 def _telegram_env(content: Path, bot_api: BotApiServer, token: str, **more: str) -> dict[str, str]:
-    return {"WELCOMEBOT_CONTENT_DIR": str(content), "TELEGRAM_TOKEN": token, "TELEGRAM_API_BASE_URL": bot_api.root_url, **more}
+    return {"WELCOMEBOT_CONTENT_DIR": str(content), **bot_api.gateway_env(token), **more}
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +86,9 @@ def tg_stack(model, tg_content, bot_api, tmp_path_factory):
     """Rasa, actions and a gateway with Telegram in polling mode, as `welcomebot run` starts them."""
     running = Stack(model=model, ports=ports_for(25006, 25056, 28081), var_dir=tmp_path_factory.mktemp("tg-var"),
                     log_dir=ARTIFACTS / "telegram-logs", extra_env=_telegram_env(tg_content, bot_api, POLLING_TOKEN, TELEGRAM_MODE="polling"))
-    running.start()
-    try:
-        running.wait_ready(timeout=300)
+    with running.running():
         bot_api.wait_for(lambda: bot_api.bot(POLLING_TOKEN).get_updates_calls > 0, 60, "the bot to poll")
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -45,9 +45,7 @@ def production_stack(production_model: Path, services: ProductionServices, tmp_p
         log_dir=ARTIFACTS / "production-logs", profile="production", replicas=2,
         extra_env={**services.env(), "WELCOMEBOT_CONTENT_DIR": str(content)},
     )
-    stack.start()
-    try:
-        stack.wait_ready(timeout=400)
+    with stack.running(timeout=400):
         # A replica's first turn is slow (lazy loading, about 10 s here): take it before the tests
         # time anything, as a deployment's health check or first newcomer would.
         for index, url in enumerate(stack.rasa_urls()):
@@ -55,8 +53,6 @@ def production_stack(production_model: Path, services: ProductionServices, tmp_p
             replica.base = url
             replica.send(f"warmup-{index}", "/greet")
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")

@@ -165,6 +165,13 @@ class BotApiServer:
         self._closing = False  # ends open long polls at once when the server stops
         self.failing_methods: set[str] = set()  # Bot API methods that answer 500 while listed
 
+    def gateway_env(self, token: str, lotse_group: Optional[int] = None) -> dict[str, str]:
+        """The environment that puts a gateway's Telegram channel (and staff desk) on this server."""
+        env = {"TELEGRAM_TOKEN": token, "TELEGRAM_API_BASE_URL": self.root_url}
+        if lotse_group is not None:
+            env["LOTSE_GROUP_ID"] = str(lotse_group)
+        return env
+
     # --- running -------------------------------------------------------------------------------
 
     def start(self) -> "BotApiServer":
