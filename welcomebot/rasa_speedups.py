@@ -35,12 +35,16 @@ Imported by `welcomebot.nlu_components`, which Rasa loads with the model.
 """
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 from typing import Any, Dict, Optional, Text
 
+import aiohttp
 import jsonschema
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphRunError
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
@@ -96,9 +100,6 @@ def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional
 def freeze_heap_once_loaded() -> None:
     """Called while the model loads inside the server's event loop: freeze the heap right after
     the loading step ends. Without a running loop (training, tests) nothing happens."""
-    import asyncio
-    import gc
-
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -130,10 +131,6 @@ _sessions: Dict[tuple, Any] = {}
 
 
 def _kept_session(self: EndpointConfig) -> _KeptSession:
-    import asyncio
-
-    import aiohttp
-
     # Keyed by what the session is made from (an EndpointConfig is compared, copied and not
     # hashable): one per event loop, URL, headers and credentials.
     key = (id(asyncio.get_running_loop()), self.url, repr(self.headers), repr(self.basic_auth))
@@ -151,8 +148,6 @@ def _kept_session(self: EndpointConfig) -> _KeptSession:
 
 
 def _run_graph(self: Any, inputs: Optional[Dict[Text, Any]] = None, targets: Optional[list] = None) -> Dict[Text, Any]:
-    from rasa.engine.exceptions import GraphRunError
-
     run_targets = list(targets) if targets else list(self._graph_schema.target_names)
     graphs = self.__dict__.setdefault("_welcomebot_graphs", {})
     key = tuple(run_targets)

@@ -58,11 +58,9 @@ async def _retrieve_tracker(self: SQLTrackerStore, sender_id: Text, fetch_events
     _pooled(self)
     with self.session_scope() as session:
         query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
-        window = None if fetch_events_from_all_sessions else _window(query.with_entities(self.SQLEvent.id, self.SQLEvent.type_name).all())
-        if window is not None:
-            events = _windowed(session, self, sender_id, *window)
-        else:
-            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data).all()]
+        rows = query.with_entities(self.SQLEvent.type_name, self.SQLEvent.data).all()
+    start = None if fetch_events_from_all_sessions else _window_start([type_name for type_name, _ in rows])
+    events = [json.loads(data) for _, data in rows] if start is None else _windowed(rows, start)
     if not (self.domain and events):
         return None
     tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
@@ -71,44 +69,40 @@ async def _retrieve_tracker(self: SQLTrackerStore, sender_id: Text, fetch_events
     return tracker
 
 
-def _windowed(session: Any, store: SQLTrackerStore, sender_id: Text, first_id: int, start_id: int) -> list[dict[str, Any]]:
-    """The events from `start_id` on, after the last value each slot was set to before them."""
-    event = store.SQLEvent
-    rows = session.query(event.id, event.data).filter(
-        event.sender_id == sender_id, event.id >= first_id,
-        sqlalchemy.or_(event.id >= start_id, event.type_name == SlotSet.type_name),
-    ).order_by(event.id).all()
+def _windowed(rows: list[tuple[str, str]], start: int) -> list[dict[str, Any]]:
+    """The events from row `start` on, after the last value each slot was set to before them.
+    Only these are decoded: JSON decoding was the cost that grew with the conversation."""
     slots: dict[str, dict[str, Any]] = {}
-    window: list[dict[str, Any]] = []
-    for row_id, data in rows:
-        if row_id < start_id:
+    for type_name, data in rows[:start]:
+        if type_name == SlotSet.type_name:
             slot = json.loads(data)
             slots.pop(slot.get("name"), None)  # re-inserted: the dict keeps the order they were last set in
             slots[slot.get("name")] = slot
-        else:
-            window.append(json.loads(data))
-    return [*slots.values(), *window]
+    return [*slots.values(), *(json.loads(data) for _, data in rows[start:])]
 
 
 def window_turns() -> int:
     """How many of the newcomer's last messages a turn reads back in full (0: all of them)."""
-    return int(os.environ.get("WELCOMEBOT_TRACKER_WINDOW_TURNS", WINDOW_TURNS))
+    return _window_turns
 
 
-def _window(rows: list[tuple[int, str]]) -> Optional[tuple[int, int]]:
-    """(first id of the session, id where the window starts) for a session's (id, type) rows, or
-    None when the whole session must be read: it is short, or something before the window
-    changes more than slots (a restart, an undo, a form...)."""
+_window_turns = int(os.environ.get("WELCOMEBOT_TRACKER_WINDOW_TURNS", WINDOW_TURNS))  # read once, at start-up
+
+
+def _window_start(types: list[str]) -> Optional[int]:
+    """Where the window starts in a session's events (given by type), or None when the whole
+    session must be read: it is short, or something before the window changes more than slots
+    (a restart, an undo, a form...)."""
     turns = window_turns()
-    users = [i for i, (_, type_name) in enumerate(rows) if type_name == UserUttered.type_name]
+    users = [i for i, type_name in enumerate(types) if type_name == UserUttered.type_name]
     if not turns or len(users) <= turns:
         return None
     start = users[-turns]
-    if start and rows[start - 1][1] == ActionExecuted.type_name:
+    if start and types[start - 1] == ActionExecuted.type_name:
         start -= 1  # the action_listen before the message: the window opens as a turn does
-    if any(type_name not in WINDOW_SAFE_PREFIX for _, type_name in rows[:start]):
+    if any(type_name not in WINDOW_SAFE_PREFIX for type_name in types[:start]):
         return None
-    return rows[0][0], rows[start][0]
+    return start
 
 
 async def _save_tracker(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:

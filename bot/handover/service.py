@@ -134,6 +134,10 @@ class Handovers:
         """Only Lotsen listed in content may act in the staff group."""
         return self.content.snapshot().lotse_by_telegram_id(user_id)
 
+    def holder(self, handover: Optional[Handover]) -> Optional[Lotse]:
+        """The Lotse who has taken the handover over, if one has."""
+        return self.lotse(handover.lotse_id) if handover is not None and handover.lotse_id else None
+
     def by_topic(self, topic_id: int) -> Optional[Handover]:
         return self.store.by_topic(topic_id)
 
@@ -145,10 +149,10 @@ class Handovers:
         try:
             taken = machine.take_over(handover, user_id, lotse is not None)
         except NotAllowed as refusal:
-            return Outcome(handover, refusal.reason, self.lotse(handover.lotse_id) if handover.lotse_id else None)
+            return Outcome(handover, refusal.reason, self.holder(handover))
         if not self.store.transition(taken, State.WAITING):
             current = self.store.get(handover_id)  # someone else was faster
-            holder = self.lotse(current.lotse_id) if current and current.lotse_id else None
+            holder = self.holder(current)
             return Outcome(current, "already taken" if holder else "ended", holder)
         log.info("handover %s taken over by Lotse %s", taken.short_ref, lotse.id)
         _ = translator(taken.language)
@@ -168,7 +172,7 @@ class Handovers:
         try:
             machine.may_write_to_newcomer(handover, user_id, lotse is not None)
         except NotAllowed as refusal:
-            return Outcome(handover, refusal.reason, self.lotse(handover.lotse_id) if handover.lotse_id else None)
+            return Outcome(handover, refusal.reason, self.holder(handover))
         await self._to_newcomer(handover, key, {"text": f"{lotse.name}: {text}", "custom": {"welcomebot": {"lotse": lotse.name}}})
         return Outcome(handover, None, lotse)
 
