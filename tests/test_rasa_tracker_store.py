@@ -3,9 +3,9 @@ back what Rasa's own code does."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
+import sqlalchemy as sa
 import yaml
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -32,40 +32,55 @@ def _turn(text: str, intent: str, town: str = "lindenau") -> list:
     ]
 
 
-async def _conversation(store: SQLTrackerStore, retrieve, save, domain: Domain) -> None:
+async def _conversation(store: SQLTrackerStore, sender: str, retrieve, save, domain: Domain) -> None:
     """A new conversation, two turns read back and saved, a second session: as Rasa's processor does."""
-    tracker = await store.create_tracker("someone")  # a tracker Rasa made itself: counted
+    tracker = await store.create_tracker(sender)  # a tracker Rasa made itself: counted
     tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")], domain)
     await save(store, tracker)
     for text, intent in (("wo deutsch lernen", "ask_integration_course"), ("arzt?", "ask_health")):
-        tracker = await retrieve(store, "someone", False)
+        tracker = await retrieve(store, sender, False)
         tracker.update_with_events(_turn(text, intent), domain)
         await save(store, tracker)
         tracker.update_with_events([SlotSet("answered_topic", "health")], domain)
         await save(store, tracker)  # the same tracker saved twice: nothing stored twice
-    tracker = await retrieve(store, "someone", False)
+    tracker = await retrieve(store, sender, False)
     tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(), SlotSet("municipality", "lindenau"),
                                 ActionExecuted("action_listen"), *_turn("wohnung", "ask_housing", "wiesbach")], domain)
     await save(store, tracker)
 
 
-def _rows(path) -> list[tuple]:
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+def _rows(store: SQLTrackerStore, sender: str) -> list[tuple]:
+    with store.engine.connect() as db:
+        return [tuple(row) for row in db.execute(sa.text(
+            "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events"
+            " WHERE sender_id = :sender ORDER BY id"), {"sender": sender})]
 
 
-async def test_saved_events_equal_what_rasas_save_stores(tmp_path, domain):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracker_store(request, tmp_path, domain) -> SQLTrackerStore:
+    """Rasa's SQL tracker store on the embedded profile's database and on production's."""
     rasa_tracker_store.apply()
-    theirs = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "rasa.sqlite3"))
-    ours = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "ours.sqlite3"))
-    await _conversation(theirs, rasa_tracker_store.RASA_RETRIEVE, rasa_tracker_store.RASA_SAVE, domain)
-    await _conversation(ours, rasa_tracker_store._retrieve_tracker, rasa_tracker_store._save_tracker, domain)
+    if request.param == "sqlite":
+        return SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.sqlite3"))
+    url = sa.engine.make_url(request.getfixturevalue("postgres_url"))
+    return SQLTrackerStore(domain, dialect="postgresql", host=url.host, port=url.port, db=url.database,
+                           username=url.username, password=url.password)
 
-    stored_by_rasa, stored_here = _rows(tmp_path / "rasa.sqlite3"), _rows(tmp_path / "ours.sqlite3")
+
+async def test_saved_events_equal_what_rasas_save_stores(tracker_store, domain):
+    await _conversation(tracker_store, "by-rasa", rasa_tracker_store.RASA_RETRIEVE, rasa_tracker_store.RASA_SAVE, domain)
+    await _conversation(tracker_store, "here", rasa_tracker_store._retrieve_tracker, rasa_tracker_store._save_tracker, domain)
+
+    stored_by_rasa, stored_here = _rows(tracker_store, "by-rasa"), _rows(tracker_store, "here")
     assert len(stored_here) == 1 + 3 + 2 * 6 + 9  # each event once
-    assert [r[:2] + r[3:5] for r in stored_here] == [r[:2] + r[3:5] for r in stored_by_rasa]
+    assert [r[1:2] + r[3:5] for r in stored_here] == [r[1:2] + r[3:5] for r in stored_by_rasa]
     # The same data apart from timestamps: each conversation was made at its own time.
     assert [_untimed(r[5]) for r in stored_here] == [_untimed(r[5]) for r in stored_by_rasa]
+    # Read back by either, the same tracker.
+    for sender in ("by-rasa", "here"):
+        theirs = await rasa_tracker_store.RASA_RETRIEVE(tracker_store, sender, False)
+        ours = await rasa_tracker_store._retrieve_tracker(tracker_store, sender, False)
+        assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in theirs.events]
 
 
 def _untimed(data: str) -> dict:
@@ -176,8 +191,6 @@ def test_no_rule_or_story_looks_further_back_than_the_window():
 
 
 async def test_embedded_tracker_store_keeps_its_connection(tmp_path, domain):
-    import sqlalchemy as sa
-
     rasa_tracker_store.apply()
     store = await _stored(tmp_path, domain, _long_conversation(3))
     await rasa_tracker_store._retrieve_tracker(store, "someone", False)  # the first use pools the engine

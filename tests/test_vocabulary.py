@@ -2,6 +2,11 @@
 for language detection's German office words."""
 from __future__ import annotations
 
+import re
+
+import yaml
+
+from welcomebot import settings
 from welcomebot.normalize import normalize
 from welcomebot.vocabulary import ConceptMatcher, concepts, german_terms
 
@@ -36,10 +41,6 @@ def test_round_trip_through_the_model_file_format():
 
 
 def test_the_shipped_vocabulary_points_each_term_to_one_intent():
-    import yaml
-
-    from welcomebot import settings
-
     data = yaml.safe_load((settings.nlu_dir() / "vocabulary" / "domain_terms.yml").read_text(encoding="utf-8"))["concepts"]
     intents: dict[str, set[str]] = {}
     for entry in data.values():
@@ -51,3 +52,37 @@ def test_the_shipped_vocabulary_points_each_term_to_one_intent():
 
 def test_german_office_words_for_language_detection():
     assert {"jobcenter", "auslanderbehorde", "kita"} <= german_terms()
+
+
+def _flat_pattern(matcher: ConceptMatcher) -> "re.Pattern[str]":
+    """The plain alternation of every term, longest first: what the matcher's tree must equal."""
+    alternatives = sorted(matcher.terms, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)")
+
+
+def _training_texts() -> list[str]:
+    texts = []
+    for path in sorted((settings.nlu_dir() / "data").rglob("*.yml")):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            for line in str(item.get("examples") or "").splitlines():
+                text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.lstrip("- ").strip())  # [Lindenau](municipality)
+                if text:
+                    texts.append(normalize(text))
+    return texts
+
+
+def test_the_term_tree_finds_what_the_plain_alternation_finds():
+    matcher = ConceptMatcher(concepts())
+    flat = _flat_pattern(matcher)
+    texts = _training_texts()
+    assert len(texts) > 10_000 and len(matcher.terms) > 1000
+    found = [[m.group(0) for m in matcher._pattern.finditer(t)] for t in texts]
+    assert found == [[m.group(0) for m in flat.finditer(t)] for t in texts]
+    assert sum(map(len, found)) > len(texts) / 2  # the texts do name concepts
+
+
+def test_a_shorter_term_matches_where_the_longer_one_stops_inside_a_word():
+    matcher = ConceptMatcher({"a": ["arzt"], "b": ["arzt termin"], "c": ["arztpraxis"], "d": ["ar"]})
+    assert matcher.tokens("arzt terminal") == "concept_a"  # "arzt termin" ends inside a word
+    assert matcher.tokens("arzt termin") == "concept_b"
+    assert matcher.tokens("arztpraxisse ar") == "concept_d"

@@ -54,6 +54,31 @@ def concepts(vocabulary: Optional[Path] = None) -> dict[str, list[str]]:
     return found
 
 
+def _trie_pattern(terms: Iterable[str]) -> str:
+    """One regular expression matching any of `terms`, the longest first, with their common
+    beginnings shared: `re` tries the alternatives of a flat `a|b|c...` one by one at every
+    position, and with a thousand terms that was 4% of the Rasa server's time per message.
+    Every term that can match at a position lies on the one path the text takes through the
+    tree, and the branches are tried before the end of a shorter term, so the match is the one
+    the flat, longest-first alternation finds."""
+    tree: dict = {}
+    for term in terms:
+        node = tree
+        for char in term:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a term ends here
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if "" in node:
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return pattern(tree)
+
+
 class ConceptMatcher:
     """Finds the concepts named in a normalised text, as whole words or phrases."""
 
@@ -66,8 +91,7 @@ class ConceptMatcher:
                 form = normalize(term)
                 if form:
                     self.terms.setdefault(form, set()).add(re.sub(r"\W", "_", concept))
-        alternatives = sorted(self.terms, key=len, reverse=True)  # the longest phrase wins
-        self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)") if alternatives else None
+        self._pattern = re.compile(r"(?<!\w)" + _trie_pattern(self.terms) + r"(?!\w)") if self.terms else None
 
     def to_json(self) -> dict[str, list[str]]:
         return {term: sorted(names) for term, names in sorted(self.terms.items())}
