@@ -16,6 +16,7 @@ import uuid
 from typing import Any, Optional, Sequence
 
 import aiohttp
+import yarl
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class RasaClient:
         if not urls:
             raise ValueError("at least one Rasa URL is needed")
         self.urls = [u.rstrip("/") for u in urls]
+        self._webhooks = {url: yarl.URL(f"{url}/webhooks/rest/webhook") for url in self.urls}  # parsed once
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
         self._session: Optional[aiohttp.ClientSession] = None
         self.retry_after = retry_after
@@ -37,7 +39,9 @@ class RasaClient:
     async def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30)
+                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
+                # Rasa sets no cookies: a jar would be searched on every request for nothing.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 
@@ -67,7 +71,7 @@ class RasaClient:
             if attempt:
                 body["metadata"]["retry"] = True
             try:
-                async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
+                async with session.post(self._webhooks[url], json=body) as response:
                     if response.status == 200:
                         replies = await response.json()
                         self._failed_at.pop(url, None)

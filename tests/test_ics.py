@@ -162,3 +162,17 @@ def test_event_without_title_is_a_warning_with_its_line(content_copy):
     warnings = [str(p) for p in check_content(content_copy, ("de",)) if p.severity == "warning"]
     assert warnings == ["content/events/lindenau-kalender.ics:35: warning [SUMMARY]: the event elternabend@lindenau.de has no "
                         "SUMMARY (title) and is not shown."]
+
+
+def test_a_running_store_moves_its_calendars_on_with_the_day(content_copy, monkeypatch):
+    shutil.copy(ICS, content_copy / "events" / "lindenau-kalender.ics")
+    (content_copy / "calendars.yml").write_text(CALENDARS, encoding="utf-8")
+    store = ContentStore(content_copy, REQUIRED_LANGUAGES, check_interval=0)
+
+    def evenings() -> list[dt.datetime]:
+        return sorted(e.start for e in store.snapshot().events.values() if e.ics_uid == "elternabend@lindenau.de")
+
+    monkeypatch.setenv("WELCOMEBOT_NOW", "2027-02-01T10:00:00")
+    assert evenings()[0] == local(2027, 2, 15, 19)
+    monkeypatch.setenv("WELCOMEBOT_NOW", "2027-04-01T10:00:00")  # no file changed, the day did
+    assert evenings() == [local(2027, 4, 15, 19)]

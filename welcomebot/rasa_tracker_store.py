@@ -29,18 +29,19 @@ has it (tests/test_core_pieces.py compares both):
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
 import sqlite3
-from typing import Any, Iterator, Optional, Text
+from typing import Any, Optional, Text
 
 import sqlalchemy
 import sqlalchemy.orm
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from .sql import CompiledStatement, dbapi_cursor
 
 RASA_RETRIEVE = SQLTrackerStore._retrieve  # Rasa's own, kept for the tests that compare both
 RASA_SAVE = SQLTrackerStore.save
@@ -60,7 +61,7 @@ WINDOW_SAFE_PREFIX = {"user", "bot", "action", "slot", "user_featurization", "se
 
 async def _retrieve_tracker(self: SQLTrackerStore, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
     statements = _statements(self)
-    with _cursor(self) as cursor:
+    with dbapi_cursor(self.engine) as cursor:
         cursor.execute(*statements.read(sender_id, all_sessions=fetch_events_from_all_sessions))
         rows = cursor.fetchall()
     start = None if fetch_events_from_all_sessions else _window_start([type_name for type_name, _ in rows])
@@ -112,7 +113,7 @@ def _window_start(types: list[str]) -> Optional[int]:
 async def _save_tracker(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
     statements = _statements(self)
     await self.stream_events(tracker)
-    with _cursor(self) as cursor:
+    with dbapi_cursor(self.engine) as cursor:
         stored = getattr(tracker, STORED, None)
         if stored is None:  # a tracker Rasa made itself: count, as Rasa's `_additional_events` does
             cursor.execute(*statements.count(sender_id=tracker.sender_id))
@@ -136,24 +137,6 @@ def _row(sender_id: Text, event: Any) -> dict[str, Any]:
     }
 
 
-class _Compiled:
-    """One statement as the database driver takes it: its SQL and its parameters in the
-    driver's style (positional for SQLite, named for psycopg2)."""
-
-    def __init__(self, statement: Any, dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self._constants = dict(compiled.params)
-        self._order = list(compiled.positiontup) if compiled.positional else None
-
-    def __call__(self, **values: Any) -> tuple[str, Any]:
-        return self.sql, self.params(values)
-
-    def params(self, values: dict[str, Any]) -> Any:
-        merged = {**self._constants, **values}
-        return tuple(merged[name] for name in self._order) if self._order is not None else merged
-
-
 class _Statements:
     """Rasa's own queries of one store, compiled once for its database. Building each ORM query
     and its cache key per turn was 13% of the server's time (py-spy, 10 conversations)."""
@@ -172,9 +155,9 @@ class _Statements:
             events.c.timestamp >= session_start.c.session_start, session_start.c.session_start.is_(None),
         ))
         dialect = store.engine.dialect
-        self._everything, self._latest = _Compiled(everything, dialect), _Compiled(latest, dialect)
-        self.count = _Compiled(sqlalchemy.select(sqlalchemy.func.count()).select_from(latest.subquery()), dialect)
-        self._insert = _Compiled(events.insert().values({name: sqlalchemy.bindparam(name) for name in ROW_COLUMNS}), dialect)
+        self._everything, self._latest = CompiledStatement(everything, dialect), CompiledStatement(latest, dialect)
+        self.count = CompiledStatement(sqlalchemy.select(sqlalchemy.func.count()).select_from(latest.subquery()), dialect)
+        self._insert = CompiledStatement(events.insert().values({name: sqlalchemy.bindparam(name) for name in ROW_COLUMNS}), dialect)
 
     def read(self, sender_id: Text, all_sessions: bool) -> tuple[str, Any]:
         return (self._everything if all_sessions else self._latest)(sender_id=sender_id)
@@ -191,24 +174,6 @@ def _statements(store: SQLTrackerStore) -> _Statements:
             pass
         statements = store._welcomebot_statements = _Statements(store)
     return statements
-
-
-@contextlib.contextmanager
-def _cursor(store: SQLTrackerStore) -> Iterator[Any]:
-    """A cursor on a connection from the store's pool, in one transaction."""
-    connection = store.engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    finally:
-        connection.close()  # back to the pool
 
 
 def _pooled(store: SQLTrackerStore) -> None:

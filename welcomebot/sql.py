@@ -2,8 +2,9 @@
 PostgreSQL (production profile), chosen by URL."""
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 
@@ -41,3 +42,45 @@ def create_tables(metadata: sa.MetaData, engine: sa.engine.Engine, attempts: int
             if attempt == attempts - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+class CompiledStatement:
+    """A statement asked on every message, compiled once for one database and run on the DBAPI
+    connection: SQLAlchemy's per-execution work (cache key, result wrapping) cost more than the
+    query itself (py-spy under bench/latency.py). `params` puts the values in the driver's style:
+    positional for SQLite, named for psycopg2."""
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        # IN lists are constants here: written out now, as SQLAlchemy does per execution, with
+        # the parameters given at execution (no value yet) standing in as None.
+        unset = {name: None for name, value in statement.compile(dialect=dialect).params.items() if value is None}
+        compiled = statement.params(unset).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        self.sql = str(compiled)
+        self._constants = dict(compiled.params)
+        self._order = list(compiled.positiontup) if compiled.positional else None
+
+    def __call__(self, **values: Any) -> tuple[str, Any]:
+        """(sql, parameters) for `cursor.execute`."""
+        return self.sql, self.params(values)
+
+    def params(self, values: dict[str, Any]) -> Any:
+        merged = {**self._constants, **values}
+        return tuple(merged[name] for name in self._order) if self._order is not None else merged
+
+
+@contextlib.contextmanager
+def dbapi_cursor(engine: sa.engine.Engine) -> Iterator[Any]:
+    """A cursor on a connection from the engine's pool, in one transaction."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()  # back to the pool

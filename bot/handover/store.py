@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Iterable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from welcomebot.sql import create_engine, create_tables
+from welcomebot.sql import CompiledStatement, create_engine, create_tables, dbapi_cursor
 
 from .machine import ACTIVE, Actor, Handover, State
 
@@ -96,6 +97,7 @@ class HandoverStore:
         self.url = url
         self.engine = create_engine(url)
         create_tables(metadata, self.engine)
+        self._active_for = CompiledStatement(_ACTIVE_FOR, self.engine.dialect)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -113,9 +115,10 @@ class HandoverStore:
 
     def active_for(self, sender_id: str) -> Optional[Handover]:
         """The newcomer's handover that is not ended (at most one: the core opens no second)."""
-        with self.engine.connect() as db:  # asked for every message: a statement built once
-            row = db.execute(_ACTIVE_FOR, {"sender_id": sender_id}).first()
-        return _handover(row) if row else None
+        with dbapi_cursor(self.engine) as cursor:  # asked for every message: compiled once
+            cursor.execute(*self._active_for(sender_id=sender_id))
+            row = cursor.fetchone()
+        return _handover(SimpleNamespace(**dict(zip(_ACTIVE_FOR.selected_columns.keys(), row)))) if row else None
 
     def by_topic(self, topic_id: int) -> Optional[Handover]:
         return self._one(handovers.c.topic_id == topic_id)

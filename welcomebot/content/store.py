@@ -13,7 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union
+from zoneinfo import ZoneInfo
 
 from .. import settings
 from .ics import Calendar, read_calendars, read_ics
@@ -56,21 +57,33 @@ class ContentStore:
 
     def _content_files(self) -> list[Path]:
         """district.yml, first_steps.yml, calendars.yml, then offers, events (.yml, .ics) and Lotsen."""
-        files = [self.root / "district.yml", self.root / "first_steps.yml", self.root / "calendars.yml"]
-        for folder, suffixes in (("offers", (".yml", ".yaml")), ("events", (".yml", ".yaml", ".ics")), ("lotsen", (".yml", ".yaml"))):
-            directory = self.root / folder
-            if directory.is_dir():
-                files += sorted(p for p in directory.iterdir() if p.suffix in suffixes and not p.name.startswith("."))
-        return files
+        return [Path(path) for path, *_ in self._scan()]
+
+    def _scan(self) -> list[tuple[str, int, int, int]]:
+        """Each content file (in `_content_files`' order) with what tells that it changed. Made
+        with `os.scandir`, not pathlib: this runs every `check_interval`, in the gateway's and
+        the action server's event loops, and pathlib took 1.5 ms for 86 files."""
+        root = str(self.root)
+        found = [(path, *_stat(path)) for path in (os.path.join(root, name) for name in TOP_FILES)]
+        for folder, suffixes in FOLDERS:
+            try:
+                with os.scandir(os.path.join(root, folder)) as entries:
+                    files = sorted((e.name, e.path) for e in entries if e.name.endswith(suffixes) and not e.name.startswith("."))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            found += [(path, *_stat(path)) for _, path in files]
+        return found
 
     def _refresh(self) -> None:
         self._checked_at = time.monotonic()
-        files = self._content_files()
-        signature = tuple((str(p), *_stat(p)) for p in files)
+        scan = self._scan()
+        # The day is part of it: calendar files are expanded up to a horizon from today.
+        today = settings.now(self._snapshot.district.timezone if self._snapshot else ZoneInfo("UTC")).date()
+        signature = (today, *scan)
         if signature == self._signature and self._snapshot is not None:
             return
         self._signature = signature
-        self._snapshot = self._build(files)
+        self._snapshot = self._build([Path(path) for path, *_ in scan])
 
     def _build(self, files: list[Path]) -> ContentSnapshot:
         district_path = files[0]
@@ -176,9 +189,11 @@ def _read_calendars(path: Path, label: str, towns: set[str]) -> tuple[Optional[d
 
 
 _MISSING = (0, 0, 0)
+TOP_FILES = ("district.yml", "first_steps.yml", "calendars.yml")
+FOLDERS = (("offers", (".yml", ".yaml")), ("events", (".yml", ".yaml", ".ics")), ("lotsen", (".yml", ".yaml")))
 
 
-def _stat(path: Path) -> tuple[int, int, int]:
+def _stat(path: Union[str, Path]) -> tuple[int, int, int]:
     """What tells a changed file: modification time, size and inode (an editor that saves by
     renaming a new file over the old one changes the inode even within one clock tick)."""
     try:
