@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -166,6 +167,15 @@ async def measure(stack: Stack, count: int, newcomers: int, long: int, think: fl
     return rows
 
 
+def stored_messages(stack: Stack, measured: int) -> None:
+    """Stop if Rasa did not store the conversations: a failing tracker store falls back to
+    memory (Rasa's FailSafeTrackerStore) and would be measured as if it worked."""
+    with sqlite3.connect(stack.var_dir / "tracker.sqlite3") as db:
+        stored = db.execute("SELECT COUNT(*) FROM events WHERE type_name = 'user' AND sender_id LIKE 'bench-%'").fetchone()[0]
+    if stored < measured:
+        sys.exit(f"only {stored} of the {measured} measured messages are in Rasa's tracker store: see the Rasa log")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=12, help="messages per conversation")
@@ -183,6 +193,7 @@ def main() -> None:
         try:
             stack.wait_ready(timeout=300)
             rows = asyncio.run(measure(stack, args.messages, args.newcomers, args.long, args.think))
+            stored_messages(stack, sum(row["messages"] for row in rows))
         finally:
             stack.stop()
     mode = f"think time {args.think:.1f} s" if args.think else "closed loop (no think time)"

@@ -51,10 +51,12 @@ class CompiledStatement:
     positional for SQLite, named for psycopg2."""
 
     def __init__(self, statement: Any, dialect: Any) -> None:
-        # IN lists are constants here: written out now, as SQLAlchemy does per execution, with
-        # the parameters given at execution (no value yet) standing in as None.
-        unset = {name: None for name, value in statement.compile(dialect=dialect).params.items() if value is None}
-        compiled = statement.params(unset).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        compiled = statement.compile(dialect=dialect)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            # IN lists are constants here: written out now, as SQLAlchemy does per execution,
+            # with the parameters given at execution (no value yet) standing in as None.
+            unset = {name: None for name, value in compiled.params.items() if value is None}
+            compiled = statement.params(unset).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         self.sql = str(compiled)
         self._constants = dict(compiled.params)
         self._order = list(compiled.positiontup) if compiled.positional else None
