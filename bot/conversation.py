@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -25,6 +26,9 @@ from .state import ConversationState, StateStore, pseudonym
 log = logging.getLogger(__name__)
 
 DELETE_COMMANDS = {"/delete", "/löschen", "/loeschen"}
+# How stale a conversation's `updated_at` may get while it goes on unchanged; retention (days)
+# counts from it.
+TOUCH_SECONDS = 60.0
 
 
 @dataclass
@@ -70,6 +74,7 @@ class Assistant:
         supported = supported_languages()
         text = clean_message(message.text)
         state = self.state.load(message.sender_id)
+        loaded = _what_is_kept(state)
         choice = self._language(state, text, message.language, message.client_languages)
         if text.lower() in DELETE_COMMANDS:
             await self.erase(message.sender_id)
@@ -82,7 +87,7 @@ class Assistant:
             text = handover_hook.command(text)
             diverted = await handover_hook.divert(self.handovers, message.sender_id, text, message.message_id)
             if diverted is not None:
-                self.state.save(state)
+                self._keep(state, loaded)
                 return diverted
         try:
             replies = await self.rasa.send(message.sender_id, text or "/help", metadata)
@@ -95,8 +100,14 @@ class Assistant:
             chosen = ((reply.get("custom") or {}).get("welcomebot") or {}).get("language")
             if chosen in supported:
                 state.language, state.language_source = chosen, EXPLICIT
-        self.state.save(state)
+        self._keep(state, loaded)
         return replies
+
+    def _keep(self, state: ConversationState, loaded: tuple) -> None:
+        """Write the state when it changed, and otherwise once every `TOUCH_SECONDS` to mark
+        the conversation as alive for retention: not one write per message."""
+        if _what_is_kept(state) != loaded or time.time() - state.updated_at > TOUCH_SECONDS:
+            self.state.save(state)
 
     def _unavailable_text(self, language: str) -> str:
         _ = translator(language)
@@ -118,6 +129,10 @@ class Assistant:
         with self._tracker_engine.begin() as db:
             if sqlalchemy.inspect(db).has_table("events"):
                 db.execute(sqlalchemy.text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender_id})
+
+
+def _what_is_kept(state: ConversationState) -> tuple:
+    return state.language, state.language_source, state.channel
 
 
 def _text(recipient: str, text: str) -> dict[str, Any]:

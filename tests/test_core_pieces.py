@@ -211,3 +211,39 @@ def test_the_answers_of_a_stored_turn_are_found_by_its_id():
     assert answers[0]["buttons"][0]["payload"] == "/map" and answers[1]["custom"] == {"welcomebot": {"offers": []}}
     assert [a["text"] for a in answers_of(tracker, "t1")] == ["Willkommen!"]  # up to the next message
     assert answers_of(tracker, "t3") is None  # never stored: the turn is processed
+
+
+class _AnswersEverything:
+    """Stands in for Rasa where only the gateway's own state is under test."""
+
+    async def send(self, sender_id, text, metadata):
+        return [{"recipient_id": sender_id, "text": "…"}]
+
+    async def close(self):
+        pass
+
+
+async def test_the_conversation_state_is_written_when_it_changes_not_per_message(tmp_path, content_copy, monkeypatch):
+    import time
+
+    from bot.conversation import TOUCH_SECONDS, Assistant, IncomingMessage
+    from bot.state import SQLiteStateStore
+
+    store = SQLiteStateStore(tmp_path / "s.db")
+    saved = []
+    original_save = store.save
+    monkeypatch.setattr(store, "save", lambda state: (saved.append(state.language), original_save(state)))
+    assistant = Assistant(_AnswersEverything(), store, ContentStore(content_copy, REQUIRED_LANGUAGES))
+
+    for text in ("hallo", "wo deutsch lernen", "arzt?"):
+        await assistant.handle(IncomingMessage("x", text, language="de"))
+    assert saved == ["de"]  # the first message; the others changed nothing
+    await assistant.handle(IncomingMessage("x", "where can I learn German", language="en"))
+    assert saved == ["de", "en"]
+    assert store.load("x").language == "en"
+
+    later = time.time() + TOUCH_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    await assistant.handle(IncomingMessage("x", "and a doctor?", language="en"))
+    assert saved == ["de", "en", "en"]  # unchanged, but alive: retention counts from here
+    assert store.load("x").updated_at == later
