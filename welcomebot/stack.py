@@ -46,6 +46,7 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     started_at: dict[str, float] = field(default_factory=dict)
     ready_after: dict[str, float] = field(default_factory=dict)  # seconds from start to answering
+    log_starts: dict[str, int] = field(default_factory=dict)  # where each process's last start began its log
 
     def __post_init__(self) -> None:
         if self.profile not in settings.PROFILES:
@@ -109,12 +110,21 @@ class Stack:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{name}.log", "ab")
+            self.log_starts[name] = output.tell()
         self.started_at[name] = time.monotonic()
         self.ready_after.pop(name, None)
         self.processes[name] = subprocess.Popen(
             command, cwd=settings.PROJECT_ROOT, env=env or self.env(), stdout=output, stderr=subprocess.STDOUT if output else None,
             start_new_session=True,
         )
+
+    def log_of(self, name: str) -> str:
+        """What process `name` has written to its log since it was last started (log files are
+        appended to across runs)."""
+        assert self.log_dir is not None, "this stack keeps no logs"
+        with open(self.log_dir / f"{name}.log", "rb") as log:
+            log.seek(self.log_starts.get(name, 0))
+            return log.read().decode("utf-8", "replace")
 
     def restart(self, name: str) -> None:
         self.stop_process(name)
