@@ -1,7 +1,7 @@
 """Latency of a message through the gateway, beside the same message sent straight to Rasa's
 REST channel, in one run, at 1 and 10 concurrent conversations.
 
-    .venv/bin/python bench/latency.py [--messages 12] [--newcomers 40] [--long 120] [--think 0] [--json FILE]
+    .venv/bin/python bench/latency.py [--messages 12] [--newcomers 80] [--long 120] [--think 0] [--json FILE]
 
 Starts its own stack (real `rasa run`, action server, gateway) on spare ports with a fresh
 SQLite tracker store. Each simulated newcomer sends `--messages` questions (mixed languages,
@@ -12,8 +12,8 @@ a reply and the next question, as a person reading and typing would; 0 is closed
 Rows: `--newcomers` newcomers one after another (1 conversation at a time) and ten at a time
 (10 concurrent conversations), so both rows have the same conversations; then long
 conversations of `--long` messages, whose last halves show what a turn costs deep into a
-conversation. Each row measures Rasa directly and the gateway in two halves each, in the order
-Rasa, gateway, gateway, Rasa, with the same conversations on both paths.
+conversation. Each row measures Rasa directly and the gateway in alternating blocks (Rasa,
+gateway, gateway, Rasa, ...), with the same conversations on both paths.
 """
 from __future__ import annotations
 
@@ -125,17 +125,19 @@ async def measured(stack: Stack, url: str, shape: str, **scenario_args: Any) -> 
     return {"shape": shape, **row}
 
 
-async def compared(stack: Stack, shape: str, newcomers: int, seed: int, **args: Any) -> list[dict]:
-    """Rasa directly and through the gateway, each measured in two halves in the order
-    Rasa, gateway, gateway, Rasa: a machine that gets busier or idler during the run does not
-    favour either path."""
+async def compared(stack: Stack, shape: str, newcomers: int, seed: int, blocks: int = 4, **args: Any) -> list[dict]:
+    """Rasa directly and through the gateway, each measured in `blocks` / 2 blocks in the order
+    Rasa, gateway, gateway, Rasa, Rasa, gateway...: a machine that gets busier or idler during
+    the run does not favour either path. Both paths get the same conversations (seeds)."""
     rasa = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook"
     gateway = f"http://127.0.0.1:{stack.ports.gateway}/webhooks/rest/webhook"
     halves: dict[str, list[dict]] = {"rasa": [], "gateway": []}
-    for n, (path, url) in enumerate((("rasa", rasa), ("gateway", gateway), ("gateway", gateway), ("rasa", rasa))):
-        half = max(1, newcomers // 2)
-        # Each path gets the same two sets of conversations (seeds), in a different order.
-        halves[path].append(await measured(stack, url, shape, tag=f"{path}{n}", newcomers=half, seed=seed + (n in (1, 3)), **args))
+    per_block = max(1, newcomers // (blocks // 2))
+    for n in range(blocks):
+        path = ("rasa", "gateway", "gateway", "rasa")[n % 4]
+        url = rasa if path == "rasa" else gateway
+        block_seed = seed + len(halves[path])  # the k-th block of each path: the same conversations
+        halves[path].append(await measured(stack, url, shape, tag=f"{path}{n}", newcomers=per_block, seed=block_seed, **args))
     direct, through = (_joined(halves[p]) for p in ("rasa", "gateway"))
     through["p95_added_pct"] = round(100 * (through["p95_ms"] - direct["p95_ms"]) / direct["p95_ms"], 1)
     return [{"path": "rasa", **direct}, {"path": "gateway", **through}]
@@ -157,7 +159,8 @@ async def measure(stack: Stack, count: int, newcomers: int, long: int, think: fl
     gateway = f"http://127.0.0.1:{stack.ports.gateway}/webhooks/rest/webhook"
     await scenario(gateway, 4, 4, 5, 0, "warmup", 0)  # first requests load lazily; not measured
     shapes = [
-        ("1 at a time", dict(concurrency=1, newcomers=newcomers, count=count, think=think, seed=1)),
+        # One at a time, each block is short: 8 blocks interleave the paths more finely.
+        ("1 at a time", dict(concurrency=1, newcomers=newcomers, count=count, think=think, seed=1, blocks=8)),
         ("10 at a time", dict(concurrency=10, newcomers=newcomers, count=count, think=think, seed=1)),
         (f"1 long ({long} msgs, last half)", dict(concurrency=1, newcomers=2, count=long, think=think, seed=1, measure_from=long // 2)),
     ]
@@ -179,7 +182,7 @@ def stored_messages(stack: Stack, measured: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=12, help="messages per conversation")
-    parser.add_argument("--newcomers", type=int, default=40, help="conversations per row")
+    parser.add_argument("--newcomers", type=int, default=80, help="conversations per row and path")
     parser.add_argument("--long", type=int, default=120, help="messages in the long conversation")
     parser.add_argument("--think", type=float, default=0.0, help="mean think time between messages, seconds")
     parser.add_argument("--json", type=Path)

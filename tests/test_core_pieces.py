@@ -247,3 +247,51 @@ async def test_the_conversation_state_is_written_when_it_changes_not_per_message
     await assistant.handle(IncomingMessage("x", "and a doctor?", language="en"))
     assert saved == ["de", "en", "en"]  # unchanged, but alive: retention counts from here
     assert store.load("x").updated_at == later
+
+
+def test_the_processor_deep_copies_only_for_debug_logs():
+    """`_CopiesOnlyForDebugLogs` skips the processor's copies while debug logging is off: every
+    `copy.deepcopy` in rasa/core/processor.py must be an argument of a `structlogger.debug` call."""
+    import ast
+    import inspect
+    import logging
+
+    import rasa.core.processor
+
+    from welcomebot.rasa_speedups import _CopiesOnlyForDebugLogs
+
+    tree = ast.parse(inspect.getsource(rasa.core.processor))
+    copies, in_debug_logs = 0, 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "copy.deepcopy":
+            copies += 1
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "structlogger.debug":
+            in_debug_logs += sum(1 for arg in [*node.args, *(k.value for k in node.keywords)]
+                                 if isinstance(arg, ast.Call) and ast.unparse(arg.func) == "copy.deepcopy")
+    assert copies == in_debug_logs == 6
+    assert [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and ast.unparse(n.value) == "copy" and n.attr != "deepcopy"] == []
+
+    events = [{"event": "bot", "text": "…"}]
+    rasa_logger = logging.getLogger("rasa")
+    level = rasa_logger.level
+    try:
+        rasa_logger.setLevel(logging.INFO)
+        assert _CopiesOnlyForDebugLogs.deepcopy(events) is events
+        rasa_logger.setLevel(logging.DEBUG)
+        copied = _CopiesOnlyForDebugLogs.deepcopy(events)
+        assert copied == events and copied is not events and copied[0] is not events[0]
+    finally:
+        rasa_logger.setLevel(level)
+
+
+def test_a_domain_is_empty_as_rasa_says():
+    from rasa.shared.core.domain import Domain
+
+    from welcomebot.rasa_speedups import RASA_DOMAIN_IS_EMPTY, _is_empty
+
+    from .conftest import ROOT
+
+    for domain in (Domain.load(str(ROOT / "nlu" / "domain.yml")), Domain.empty()):
+        assert _is_empty(domain) == RASA_DOMAIN_IS_EMPTY(domain)
+        assert _is_empty(domain) == RASA_DOMAIN_IS_EMPTY(domain)  # asked again: the kept answer
+    assert _is_empty(Domain.empty()) and not _is_empty(Domain.load(str(ROOT / "nlu" / "domain.yml")))
