@@ -13,11 +13,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from welcomebot import settings
 from welcomebot.content import CATEGORIES, category_of_intent
 from welcomebot.i18n import N_, Translator, name_in, own_name, supported_languages, translator
 from welcomebot.stats.record import record_fallback, record_feedback, record_question
 
-from .context import ALL_TOWNS, Context, build_context, retention_days
+from .context import ALL_TOWNS, Context, build_context
 from .render import render_offer, topic_label
 
 MAX_OFFERS = 5
@@ -366,7 +367,7 @@ class ActionPrivacy(WelcomeAction):
         _ = reply.ctx._
         reply.say(_.plural("I do not ask for your name or phone number. Your messages are kept for %(n)d day so that the conversation can continue, then they are deleted automatically.",
                            "I do not ask for your name or phone number. Your messages are kept for %(n)d days so that the conversation can continue, then they are deleted automatically.",
-                           retention_days())
+                           settings.retention_days())
                   + "\n" + _("Statistics count questions, never who asked. Questions I could not answer are kept for the staff without numbers, e-mail addresses or names, and deleted after the same time. Write /delete to erase your conversation now."))
 
 
@@ -418,7 +419,7 @@ def keep_unanswered(reply: Reply, tracker: Tracker) -> None:
     ctx = reply.ctx
     text = tracker.latest_message.get("text") or ""
     if text and not text.startswith("/"):  # a button payload is not a question
-        record_fallback(ctx.now.date(), ctx.language, ctx.municipality, text, ctx.content, retention_days())
+        record_fallback(ctx.now.date(), ctx.language, ctx.municipality, text, ctx.content, settings.retention_days())
 
 
 class ActionFeedback(WelcomeAction):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -21,10 +20,6 @@ ALL_TOWNS = "all"  # the newcomer's answer "somewhere else / the whole district"
 @functools.lru_cache(maxsize=1)
 def content_store() -> ContentStore:
     return ContentStore(settings.content_dir(), supported_languages())
-
-
-def retention_days() -> int:
-    return int(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30"))
 
 
 @dataclass

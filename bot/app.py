@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -105,8 +106,34 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
         await assistant.rasa.close()
 
     app.on_startup.append(_loaded_and_frozen)
+    app.cleanup_ctx.append(_purging_regularly)
     app.on_cleanup.append(close)
     return app
+
+
+PURGE_EVERY_SECONDS = 3600.0
+
+
+async def _purging_regularly(app: web.Application):
+    """Conversations past the retention period go, from the gateway's state and Rasa's
+    tracker, every hour while the gateway runs (the channels purge their own stores)."""
+    assistant: Assistant = app[ASSISTANT]
+
+    async def loop() -> None:
+        while True:
+            try:
+                removed = await asyncio.get_running_loop().run_in_executor(None, assistant.purge_past_retention, settings.retention_seconds())
+                if any(removed.values()):
+                    log.info("retention: removed %s", ", ".join(f"{n} {store}" for store, n in removed.items()))
+            except Exception:  # a busy or unreachable database: try again next time
+                log.exception("retention purge failed")
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _loaded_and_frozen(_: web.Application) -> None:

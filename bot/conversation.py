@@ -125,6 +125,24 @@ class Assistant:
             await asyncio.get_running_loop().run_in_executor(None, self._erase_tracker, sender_id)
         log.info("erased conversation %s", pseudonym(sender_id))
 
+    def purge_past_retention(self, seconds: float) -> dict[str, int]:
+        """SPEC §8: conversations nobody wrote in for `seconds` are deleted — the gateway's state
+        and Rasa's tracker (the newcomer's messages). Counts of what went, by store."""
+        removed = {"states": self.state.purge_older_than(seconds)}
+        if self._tracker_engine is not None:
+            removed["tracker_conversations"] = self._purge_tracker(time.time() - seconds)
+        return removed
+
+    def _purge_tracker(self, before: float) -> int:
+        with self._tracker_engine.begin() as db:
+            if not sqlalchemy.inspect(db).has_table("events"):
+                return 0
+            idle = [row[0] for row in db.execute(sqlalchemy.text(
+                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :before"), {"before": before})]
+            for sender_id in idle:
+                db.execute(sqlalchemy.text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender_id})
+        return len(idle)
+
     def _erase_tracker(self, sender_id: str) -> None:
         with self._tracker_engine.begin() as db:
             if sqlalchemy.inspect(db).has_table("events"):

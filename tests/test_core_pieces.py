@@ -295,3 +295,40 @@ def test_a_domain_is_empty_as_rasa_says():
         assert _is_empty(domain) == RASA_DOMAIN_IS_EMPTY(domain)
         assert _is_empty(domain) == RASA_DOMAIN_IS_EMPTY(domain)  # asked again: the kept answer
     assert _is_empty(Domain.empty()) and not _is_empty(Domain.load(str(ROOT / "nlu" / "domain.yml")))
+
+
+async def test_conversations_past_retention_are_deleted_from_state_and_tracker(tmp_path, content_copy):
+    """SPEC §8: the gateway's state and Rasa's tracker (what the newcomer wrote) of a
+    conversation nobody wrote in for the retention period are deleted; recent ones stay."""
+    import time
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.conversation import Assistant
+    from bot.state import ConversationState, SQLiteStateStore
+    from welcomebot import rasa_tracker_store
+
+    from .conftest import ROOT
+
+    domain = Domain.load(str(ROOT / "nlu" / "domain.yml"))
+    tracker_db = tmp_path / "tracker.sqlite3"
+    trackers = SQLTrackerStore(domain, dialect="sqlite", db=str(tracker_db))
+    now, day = time.time(), 86400
+    for sender, age_days in (("old", 40), ("recent", 2)):
+        events = [UserUttered("wo deutsch lernen", timestamp=now - age_days * day), ActionExecuted("action_listen", timestamp=now - age_days * day + 1)]
+        await rasa_tracker_store.RASA_SAVE(trackers, DialogueStateTracker.from_events(sender, events, domain.slots))
+    states = SQLiteStateStore(tmp_path / "state.sqlite3")
+    for sender in ("old", "recent"):
+        states.save(ConversationState(sender, "ar", "explicit"))
+    with states.file.connection() as db:
+        db.execute("UPDATE conversations SET updated_at = ? WHERE sender_id = 'old'", (now - 40 * day,))
+
+    assistant = Assistant(_AnswersEverything(), states, ContentStore(content_copy, REQUIRED_LANGUAGES), f"sqlite:///{tracker_db}")
+    assert assistant.purge_past_retention(30 * day) == {"states": 1, "tracker_conversations": 1}
+    assert states.load("old").language is None and states.load("recent").language == "ar"
+    assert await rasa_tracker_store.RASA_RETRIEVE(trackers, "old", True) is None
+    assert len((await rasa_tracker_store.RASA_RETRIEVE(trackers, "recent", True)).events) == 2
+    assert assistant.purge_past_retention(30 * day) == {"states": 0, "tracker_conversations": 0}

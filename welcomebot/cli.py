@@ -202,7 +202,7 @@ def stats(args: argparse.Namespace) -> int:
         print("welcomebot stats: --from is after --to", file=sys.stderr)
         return 2
     store = stats_store(args.db)
-    store.purge_texts(today, int(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30")))  # SPEC §8, also when nobody asks
+    store.purge_texts(today, settings.retention_days())  # SPEC §8, also when nobody asks
     report = StatsReport.load(store, Period(start, end))
     print(text_report(report))
     if args.html:

@@ -73,6 +73,15 @@ def postgres_url(env: Mapping[str, str] = os.environ) -> str:
             f"/{env.get('POSTGRES_DB', 'welcomebot')}")
 
 
+def retention_days() -> int:
+    """SPEC §8: how long conversation data is kept, `WELCOMEBOT_RETENTION_DAYS` (30)."""
+    return int(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30"))
+
+
+def retention_seconds() -> float:
+    return retention_days() * 86400.0
+
+
 def now(tz: ZoneInfo) -> dt.datetime:
     """The current time; `WELCOMEBOT_NOW` (ISO 8601) pins it, so tests are independent of the
     day they run on (events and `valid_until` depend on it)."""

@@ -47,10 +47,6 @@ def wait_minutes() -> int:
     return int(os.environ.get("WELCOMEBOT_LOTSE_WAIT_MINUTES", "30"))
 
 
-def retention_seconds() -> float:
-    return float(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30")) * 86400
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What a Lotse's action in the staff group led to; `refused` is a reason from
@@ -234,7 +230,7 @@ class Handovers:
             due = None if retry_all else time.time()
             for handover_id in sorted({m.handover_id for m in self.store.pending(direction, due_before=due)}):
                 await self.flush(handover_id, direction, due_only=not retry_all)
-        for handover in self.store.purge_ended_before(time.time() - retention_seconds()):
+        for handover in self.store.purge_ended_before(time.time() - settings.retention_seconds()):
             if handover.topic_id is not None:
                 await self._tell_desk("erase", handover)
 

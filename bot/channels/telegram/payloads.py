@@ -7,10 +7,11 @@ button always gets the same key, and the table survives restarts of the gateway.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 from typing import Optional
+
+from welcomebot import settings
 
 from ...sqlite import SQLiteFile
 
@@ -21,7 +22,7 @@ PREFIX = "#"  # never the start of a Rasa payload, which starts with "/"
 def keep_seconds() -> float:
     """Payloads may hold a shared location: they are kept no longer than conversations (SPEC §8).
     An older button leads to the menu instead."""
-    return float(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30")) * 24 * 3600
+    return settings.retention_seconds()
 
 
 class PayloadTable:

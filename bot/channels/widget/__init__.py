@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from pathlib import Path
 
 from aiohttp import web
 
+from welcomebot import settings
 
 from ...keys import ASSISTANT, CONFIG
 from .api import CHANNEL, HISTORY, HUB, add_routes, make_deliver
@@ -22,11 +22,6 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 PURGE_EVERY_SECONDS = 3600.0
-
-
-def retention_seconds() -> float:
-    """SPEC §8's retention; the same variable the actions tell newcomers about."""
-    return float(os.environ.get("WELCOMEBOT_RETENTION_DAYS", "30")) * 86400
 
 
 async def widget_js(request: web.Request) -> web.Response:
@@ -55,7 +50,7 @@ def setup(app: web.Application) -> None:
     async def purge_regularly(_: web.Application):
         async def loop() -> None:
             while True:
-                removed = history.purge_older_than(retention_seconds())
+                removed = history.purge_older_than(settings.retention_seconds())
                 if removed:
                     log.info("widget history: %d messages past the retention period removed", removed)
                 await asyncio.sleep(PURGE_EVERY_SECONDS)
