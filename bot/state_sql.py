@@ -12,7 +12,7 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from welcomebot.sql import create_tables
+from welcomebot.sql import CompiledStatement, create_tables, dbapi_cursor
 
 from .state import ConversationState
 
@@ -28,17 +28,21 @@ conversations = sa.Table(
 )
 
 
+_LOAD = sa.select(conversations.c.language, conversations.c.language_source, conversations.c.updated_at,
+                  conversations.c.channel).where(conversations.c.sender_id == sa.bindparam("sender_id"))
+
+
 class PostgresStateStore:
     def __init__(self, url: str) -> None:
         # pool_pre_ping: a PostgreSQL restart must not leave the gateway with dead connections.
         self.engine = sa.create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, future=True)
         create_tables(metadata, self.engine)
+        self._load = CompiledStatement(_LOAD, self.engine.dialect)
 
     def load(self, sender_id: str) -> ConversationState:
-        query = sa.select(conversations.c.language, conversations.c.language_source, conversations.c.updated_at,
-                          conversations.c.channel).where(conversations.c.sender_id == sender_id)
-        with self.engine.connect() as db:
-            row = db.execute(query).first()
+        with dbapi_cursor(self.engine) as cursor:  # read for every message: compiled once
+            cursor.execute(*self._load(sender_id=sender_id))
+            row = cursor.fetchone()
         return ConversationState(sender_id, *row) if row else ConversationState(sender_id)
 
     def save(self, state: ConversationState) -> None:
