@@ -332,3 +332,44 @@ async def test_conversations_past_retention_are_deleted_from_state_and_tracker(t
     assert await rasa_tracker_store.RASA_RETRIEVE(trackers, "old", True) is None
     assert len((await rasa_tracker_store.RASA_RETRIEVE(trackers, "recent", True)).events) == 2
     assert assistant.purge_past_retention(30 * day) == {"states": 0, "tracker_conversations": 0}
+
+
+def _action_responses() -> list:
+    """Valid and broken action server responses: every event type Rasa has, and mistakes."""
+    from rasa.shared.core.events import (
+        ActionExecuted, ActiveLoop, AllSlotsReset, BotUttered, ConversationPaused, ConversationResumed, FollowupAction,
+        Restarted, SessionStarted, SlotSet, UserUttered, UserUtteranceReverted,
+    )
+
+    events = [e.as_dict() for e in (
+        UserUttered("hi", {"name": "greet", "confidence": 0.9}, [{"entity": "municipality", "value": "lindenau", "start": 0, "end": 2}]),
+        ActionExecuted("action_listen"), SlotSet("municipality", "lindenau"), SlotSet("answered_topic", None),
+        BotUttered("Die VHS …", {"buttons": [{"title": "a", "payload": "/b"}], "custom": {"welcomebot": {"offers": ["vhs"]}}}),
+        Restarted(), UserUtteranceReverted(), AllSlotsReset(), ConversationPaused(), ConversationResumed(),
+        FollowupAction("action_x"), ActiveLoop("some_form"), ActiveLoop(None), SessionStarted(),
+    )]
+    responses: list = [{"events": [e], "responses": []} for e in events]
+    responses += [{"events": events, "responses": [{"text": "hi", "buttons": [{"title": "a", "payload": "/b"}]}]}, {}, {"events": []}]
+    broken_events = [
+        {"no_event_name": 1}, {"event": "no_such_type"}, {"event": 3}, {"event": ["slot"]}, "slot", None, [],
+        {"event": "slot", "name": 3, "value": 1}, {"event": "user", "text": 5}, {"event": "bot", "text": "x", "timestamp": "noon"},
+        {"event": "action", "name": None, "policy": 3}, {"event": "slot", "name": "x", "value": 1, "metadata": "m"},
+    ]
+    responses += [{"events": [*events[:3], bad]} for bad in broken_events]
+    responses += [{"events": "not a list"}, {"events": None}, {"responses": "no"}, {"responses": [{"text": 5}]}, [], "text", None]
+    return responses
+
+
+def test_action_responses_are_judged_as_rasas_whole_schema_judges_them():
+    import jsonschema
+    from rasa.core.actions.action import RemoteAction
+
+    from welcomebot.rasa_speedups import _ResponseValidator
+
+    schema = RemoteAction.action_response_format_spec()
+    whole = jsonschema.validators.validator_for(schema)(schema)
+    split = _ResponseValidator(schema)
+    assert split.by_type is not None and len(split.by_type) >= 20  # the schema is split by event type
+    verdicts = [(split.is_valid(r), whole.is_valid(r)) for r in _action_responses()]
+    assert [ours for ours, _ in verdicts] == [theirs for _, theirs in verdicts]
+    assert sum(theirs for _, theirs in verdicts) >= 15 and sum(not theirs for _, theirs in verdicts) >= 15  # both kinds tried

@@ -4,7 +4,9 @@ Rasa validates every action server response with `jsonschema.validate`, which fi
 (constant) schema itself against the JSON Schema meta-schema — on every call. Profiling the
 server under load put about 40% of a conversation turn there (bench/latency.py). The
 replacement checks the schema once and validates each response with the same validator class,
-so responses are checked exactly as before.
+so responses are checked exactly as before. Then each event is checked against its own type's
+part of the schema only (`_ResponseValidator`): 0.7 ms per event, 5% of the server's time, had
+gone to the other 22 event types.
 
 Second: every turn Rasa reads the conversation's events back from the tracker store and, for
 each event, finds its class by walking the whole `Event` class tree (`Event.resolve_by_type`
@@ -61,17 +63,56 @@ from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
 logger = logging.getLogger(__name__)
 RASA_DOMAIN_IS_EMPTY = Domain.is_empty
-_validator: Optional[Any] = None
+_validator: Optional["_ResponseValidator"] = None
+
+
+class _ResponseValidator:
+    """Rasa's action response schema, with each event checked against its own type's part.
+
+    The schema says an event is `oneOf` 23 alternatives, one per event type (`event` const), so
+    every event was checked against all 23: 0.7 ms per event. As each alternative requires its
+    own `event` value, an event of type X can only match the alternatives for X, and the
+    verdict is the same when only those are checked. A response that fails is checked again
+    with the whole schema, whose error Rasa raises as before."""
+
+    def __init__(self, schema: Dict[Text, Any]) -> None:
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        self.whole = cls(schema)
+        self.by_type: Optional[Dict[Any, Any]] = None
+        events = schema.get("properties", {}).get("events", {})
+        items = events.get("items", {})
+        by_type: Dict[Any, list] = {}
+        for alternative in items.get("oneOf", []):
+            by_type.setdefault(alternative.get("properties", {}).get("event", {}).get("const"), []).append(alternative)
+        if by_type and None not in by_type:  # every alternative names its type: split by it
+            rest = {k: v for k, v in items.items() if k != "oneOf"}
+            self.by_type = {name: cls({**rest, "oneOf": alternatives}) for name, alternatives in by_type.items()}
+            outer = copy.deepcopy(schema)
+            outer["properties"]["events"] = {k: v for k, v in events.items() if k != "items"}
+            self.outer = cls(outer)
+
+    def is_valid(self, result: Any) -> bool:
+        if self.by_type is None:
+            return self.whole.is_valid(result)
+        if not self.outer.is_valid(result):
+            return False
+        events = result.get("events") if isinstance(result, dict) else None
+        for event in events if isinstance(events, list) else ():
+            name = event.get("event") if isinstance(event, dict) else None
+            validator = self.by_type.get(name) if isinstance(name, str) else None
+            if validator is None or not validator.is_valid(event):  # no or an unknown type: invalid
+                return False
+        return True
 
 
 def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
     global _validator
     if _validator is None:
-        schema = self.action_response_format_spec()
-        cls = jsonschema.validators.validator_for(schema)
-        cls.check_schema(schema)
-        _validator = cls(schema)
-    error = best_match(_validator.iter_errors(result))
+        _validator = _ResponseValidator(self.action_response_format_spec())
+    if _validator.is_valid(result):
+        return True
+    error = best_match(_validator.whole.iter_errors(result))
     if error is not None:
         error.message += (
             ". Failed to validate Action server response from API, make sure your response from the "
