@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
@@ -24,6 +23,7 @@ from .channels import rest, telegram, widget
 from .conversation import Assistant
 from .keys import ASSISTANT, CONFIG
 from .outbound import Outbound
+from .periodic import every
 from .rasa_client import RasaClient
 from .state import open_state_store
 
@@ -106,7 +106,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
         await assistant.rasa.close()
 
     app.on_startup.append(_loaded_and_frozen)
-    app.cleanup_ctx.append(_purging_regularly)
+    app.cleanup_ctx.append(_purging_regularly(assistant))
     app.on_cleanup.append(close)
     return app
 
@@ -114,26 +114,16 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
 PURGE_EVERY_SECONDS = 3600.0
 
 
-async def _purging_regularly(app: web.Application):
+def _purging_regularly(assistant: Assistant) -> Any:
     """Conversations past the retention period go, from the gateway's state and Rasa's
     tracker, every hour while the gateway runs (the channels purge their own stores)."""
-    assistant: Assistant = app[ASSISTANT]
 
-    async def loop() -> None:
-        while True:
-            try:
-                removed = await asyncio.get_running_loop().run_in_executor(None, assistant.purge_past_retention, settings.retention_seconds())
-                if any(removed.values()):
-                    log.info("retention: removed %s", ", ".join(f"{n} {store}" for store, n in removed.items()))
-            except Exception:  # a busy or unreachable database: try again next time
-                log.exception("retention purge failed")
-            await asyncio.sleep(PURGE_EVERY_SECONDS)
+    async def purge() -> None:
+        removed = await asyncio.get_running_loop().run_in_executor(None, assistant.purge_past_retention, settings.retention_seconds())
+        if any(removed.values()):
+            log.info("retention: removed %s", ", ".join(f"{n} {store}" for store, n in removed.items()))
 
-    task = asyncio.create_task(loop())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    return every(PURGE_EVERY_SECONDS, purge, "retention purge")
 
 
 async def _loaded_and_frozen(_: web.Application) -> None:

@@ -373,3 +373,25 @@ def test_action_responses_are_judged_as_rasas_whole_schema_judges_them():
     verdicts = [(split.is_valid(r), whole.is_valid(r)) for r in _action_responses()]
     assert [ours for ours, _ in verdicts] == [theirs for _, theirs in verdicts]
     assert sum(theirs for _, theirs in verdicts) >= 15 and sum(not theirs for _, theirs in verdicts) >= 15  # both kinds tried
+
+
+async def test_periodic_work_runs_again_after_a_failing_round_and_stops_with_the_app():
+    import asyncio
+
+    from bot.periodic import every
+
+    rounds = []
+
+    async def work():
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("database busy")
+
+    context = every(0.01, work, "test work")(None)
+    await context.__anext__()  # the app runs
+    await asyncio.sleep(0.1)
+    with pytest.raises(StopAsyncIteration):
+        await context.__anext__()  # the app stops: the loop ends
+    seen = len(rounds)
+    await asyncio.sleep(0.05)
+    assert seen >= 3 and len(rounds) == seen  # went on after the failure, stopped with the app

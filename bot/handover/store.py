@@ -98,6 +98,7 @@ class HandoverStore:
         self.engine = create_engine(url)
         create_tables(metadata, self.engine)
         self._active_for = CompiledStatement(_ACTIVE_FOR, self.engine.dialect)
+        self._active_columns = tuple(_ACTIVE_FOR.selected_columns.keys())
 
     def close(self) -> None:
         self.engine.dispose()
@@ -118,7 +119,7 @@ class HandoverStore:
         with dbapi_cursor(self.engine) as cursor:  # asked for every message: compiled once
             cursor.execute(*self._active_for(sender_id=sender_id))
             row = cursor.fetchone()
-        return _handover(SimpleNamespace(**dict(zip(_ACTIVE_FOR.selected_columns.keys(), row)))) if row else None
+        return _handover(SimpleNamespace(**dict(zip(self._active_columns, row)))) if row else None
 
     def by_topic(self, topic_id: int) -> Optional[Handover]:
         return self._one(handovers.c.topic_id == topic_id)

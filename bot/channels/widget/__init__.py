@@ -3,8 +3,6 @@ at `GET /`, and the widget's JSON API with server push. Thin over the one `Assis
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from aiohttp import web
 from welcomebot import settings
 
 from ...keys import ASSISTANT, CONFIG
+from ...periodic import every
 from .api import CHANNEL, HISTORY, HUB, add_routes, make_deliver
 from .config import WidgetConfig
 from .history import SQLiteHistoryStore
@@ -47,22 +46,13 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/widget.js", widget_js)
     app.router.add_get("/", demo_page)
 
-    async def purge_regularly(_: web.Application):
-        async def loop() -> None:
-            while True:
-                removed = history.purge_older_than(settings.retention_seconds())
-                if removed:
-                    log.info("widget history: %d messages past the retention period removed", removed)
-                await asyncio.sleep(PURGE_EVERY_SECONDS)
-
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async def purge() -> None:
+        removed = history.purge_older_than(settings.retention_seconds())
+        if removed:
+            log.info("widget history: %d messages past the retention period removed", removed)
 
     async def end_streams(_: web.Application) -> None:
         hub.close()  # open event streams end so that shutdown does not wait for them
 
-    app.cleanup_ctx.append(purge_regularly)
+    app.cleanup_ctx.append(every(PURGE_EVERY_SECONDS, purge, "widget history purge"))
     app.on_shutdown.append(end_streams)
